@@ -1,0 +1,486 @@
+"""ocop-stamps: keep OCOP records, sign batches, issue QR stamp codes and verify them offline.
+
+Run ``ocop-stamps --help`` (or ``python cli.py --help``). Every command is a
+thin skin over the ``stamps`` and ``keys`` packages; every error they raise
+becomes one line on stderr and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from keys.keyfile import load_public_key_pem, public_key_pem
+from stamps import registry
+from stamps.demo import run_demo
+from stamps.errors import StampError
+from stamps.instance import Instance, default_root
+from stamps.issuance import SerialRange, StampSigner, allocate_serials, reprint_range, write_outputs
+from stamps.present import text_report
+from stamps.registry import StoredBatch
+from stamps import validation
+from stamps.verify import Verifier
+
+PASSPHRASE_ENV = "OCOP_STAMPS_PASSPHRASE"
+EXIT_CODES = {"genuine": 0, "warning": 3, "invalid": 4}
+
+
+class FriendlyGroup(click.Group):
+    """A click group that turns every expected failure into one line and exit code 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except StampError as error:
+            raise click.ClickException(error.diagnostics()) from None
+        except sqlite3.OperationalError as error:
+            raise click.ClickException(f"The database could not be used ({error}); if another ocop-stamps is running, wait and try again.") from None
+        except OSError as error:
+            where = f" ({error.filename})" if error.filename else ""
+            raise click.ClickException(f"{error.strerror or error}{where}.") from None
+
+
+@click.group(cls=FriendlyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--instance", "instance_dir", type=click.Path(file_okay=False, path_type=Path),
+              help=f"Instance folder (database, keys, output). Default: ${'OCOP_STAMPS_HOME'} or the per-user data folder.")
+@click.version_option(package_name="ocop-stamps")
+@click.pass_context
+def cli(ctx: click.Context, instance_dir: Path | None) -> None:
+    """Signed QR traceability stamps for OCOP products (tem truy xuất nguồn gốc).
+
+    Typical order: init, keys generate, producer add, farm add, product add,
+    batch create, issue, verify.
+    """
+    ctx.obj = instance_dir or default_root()
+
+
+def open_instance(ctx: click.Context) -> Instance:
+    instance = Instance.open(ctx.find_root().obj)
+    ctx.call_on_close(instance.close)
+    return instance
+
+
+def passphrase(confirm: bool = False) -> bytes:
+    """The key passphrase from $OCOP_STAMPS_PASSPHRASE or a hidden prompt."""
+    value = os.environ.get(PASSPHRASE_ENV)
+    if value is None:
+        if not sys.stdin.isatty():
+            raise click.ClickException(f"No passphrase: set {PASSPHRASE_ENV} or run the command in a terminal to be asked.")
+        value = click.prompt("Key passphrase", hide_input=True, confirmation_prompt=confirm)
+    return value.encode("utf-8")
+
+
+def echo_json(value: Any) -> None:
+    click.echo(json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True))
+
+
+def read_json_file(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    data = registry.load_json_file(path.read_text(encoding="utf-8"), str(path))
+    if not isinstance(data, dict):
+        raise click.ClickException(f"{path} must hold one JSON object.")
+    return data
+
+
+def merged_input(json_file: Path | None, options: dict[str, Any]) -> dict[str, Any]:
+    """Fields from --from-json, overridden by the options given on the command line."""
+    data = read_json_file(json_file)
+    data.update({name: value for name, value in options.items() if value not in (None, ())})
+    return data
+
+
+def record_options(fields: list[tuple[str, str]]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Add one --option per record field, plus --from-json."""
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        for name, help_text in reversed(fields):
+            multiple = help_text.startswith("(repeatable)")
+            command = click.option(f"--{name.replace('_', '-')}", name, multiple=multiple, help=help_text)(command)
+        return click.option("--from-json", "json_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+                            help="Read the fields from a JSON object (options override it).")(command)
+    return decorate
+
+
+# init and keys ------------------------------------------------------------------------------------
+@cli.command()
+@click.option("--base-url", required=True, help="Verifier address stamps will carry, e.g. https://truyxuat.example.vn")
+@click.pass_context
+def init(ctx: click.Context, base_url: str) -> None:
+    """Create the instance folder (or change its verifier base URL)."""
+    instance = Instance.create(ctx.find_root().obj, base_url)
+    ctx.call_on_close(instance.close)
+    click.echo(f"Instance ready at {instance.root}; stamps will point to {instance.base_url}")
+
+
+@cli.group()
+def keys() -> None:
+    """Signing keys and the trust store of public keys."""
+
+
+@keys.command("generate")
+@click.option("--label", default="", help="A name for the key, e.g. the cooperative's name.")
+@click.option("--unsafe-no-passphrase", is_flag=True, help="Store the private key UNENCRYPTED (only for throw-away tests).")
+@click.pass_context
+def keys_generate(ctx: click.Context, label: str, unsafe_no_passphrase: bool) -> None:
+    """Generate an Ed25519 signing key, stored encrypted (mode 0600) in the instance."""
+    instance = open_instance(ctx)
+    secret = None if unsafe_no_passphrase else passphrase(confirm=True)
+    if unsafe_no_passphrase:
+        click.echo("WARNING: the private key is stored without encryption.", err=True)
+    key = instance.generate_key(secret, label or "signing key")
+    click.echo(f"Key {key.key_id} generated: {instance.key_path(key.key_id)}")
+    click.echo("Back this file up together with its passphrase: a lost key cannot sign stamps for its batches.")
+
+
+@keys.command("list")
+@click.pass_context
+def keys_list(ctx: click.Context) -> None:
+    """List trusted public keys with their status."""
+    instance = open_instance(ctx)
+    signing = instance.store.setting("signing_key_id")
+    for key in instance.trust.all():
+        marker = " (signing key)" if key.key_id == signing else ""
+        click.echo(f"{key.key_id}  {key.status:<8} {key.label}{marker}")
+
+
+@keys.command("export")
+@click.argument("key_id", required=False)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file instead of stdout.")
+@click.pass_context
+def keys_export(ctx: click.Context, key_id: str | None, out: Path | None) -> None:
+    """Export a public key as PEM (default: the signing key), for verifiers and inspectors."""
+    instance = open_instance(ctx)
+    pem = public_key_pem(instance.trust.get(key_id or instance.signing_key_id).public_key)
+    if out:
+        out.write_bytes(pem)
+        click.echo(f"Public key written to {out}")
+    else:
+        click.echo(pem.decode("ascii"), nl=False)
+
+
+@keys.command("import")
+@click.argument("pem_file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--label", required=True, help="Whose key this is, e.g. 'HTX Hợp Tiến'.")
+@click.pass_context
+def keys_import(ctx: click.Context, pem_file: Path, label: str) -> None:
+    """Trust another producer's public key (PEM from 'keys export')."""
+    instance = open_instance(ctx)
+    key = instance.trust.add(load_public_key_pem(pem_file.read_bytes(), str(pem_file)), label)
+    click.echo(f"Key {key.key_id} trusted ({key.status}): {key.label}")
+
+
+@keys.command("retire")
+@click.argument("key_id")
+@click.pass_context
+def keys_retire(ctx: click.Context, key_id: str) -> None:
+    """Mark a key retired: its stamps still verify, it should sign nothing new."""
+    key = open_instance(ctx).trust.set_status(key_id, "retired")
+    click.echo(f"Key {key.key_id} is now retired.")
+
+
+@cli.command()
+@click.argument("key_id")
+@click.option("--reason", default="", help="Why the key is revoked (lost, stolen, leaked).")
+@click.pass_context
+def revoke(ctx: click.Context, key_id: str, reason: str) -> None:
+    """Revoke a key: every stamp it signed then verifies as 'revoked key'."""
+    key = open_instance(ctx).trust.set_status(key_id, "revoked", reason or None)
+    click.echo(f"Key {key.key_id} is revoked. Generate a new key with 'ocop-stamps keys generate'.")
+
+
+# records -----------------------------------------------------------------------------------------
+def add_list_show(group: click.Group, table: str, fields: tuple[str, ...]) -> None:
+    """Give a record group its 'list' and 'show' commands."""
+    @group.command("list")
+    @click.pass_context
+    def list_records(ctx: click.Context) -> None:
+        for row in open_instance(ctx).store.record_rows(table):
+            summary = "  ".join(str(row["data"].get(field, "")) for field in fields)
+            click.echo(f"{row['id']:>4}  {row['name']}  {summary}".rstrip())
+
+    list_records.__doc__ = f"List the {table.replace('_', ' ')}."
+
+    @group.command("show")
+    @click.argument("record_id", type=int)
+    @click.pass_context
+    def show_record(ctx: click.Context, record_id: int) -> None:
+        row = open_instance(ctx).store.record_row(table, record_id)
+        echo_json({"id": row["id"], **{k: row[k] for k in ("producer_id",) if k in row}, **row["data"]})
+
+    show_record.__doc__ = f"Show one of the {table.replace('_', ' ')} as JSON."
+
+
+@cli.group()
+def producer() -> None:
+    """Producers (chủ thể OCOP)."""
+
+
+@producer.command("add")
+@record_options([("name", "Name, e.g. 'HTX Hợp Tiến'."),
+                 ("kind", "enterprise, cooperative, cooperative_group or household."),
+                 ("province", "Province (tỉnh/thành phố)."), ("commune", "Commune or ward (xã/phường)."),
+                 ("address", "Street address or village."), ("phone", "Phone number."), ("email", "E-mail."),
+                 ("website", "Web site."), ("tax_code", "Tax / enterprise code (10 or 10-3 digits).")])
+@click.pass_context
+def producer_add(ctx: click.Context, json_file: Path | None, **fields: Any) -> None:
+    """Add a producer."""
+    new_id = registry.add_producer(open_instance(ctx).store, merged_input(json_file, fields))
+    click.echo(f"Producer {new_id} added.")
+
+
+add_list_show(producer, "producers", ("kind", "province"))
+
+
+@cli.group()
+def farm() -> None:
+    """Farm areas (vùng trồng / vùng nuôi / vùng nguyên liệu)."""
+
+
+@farm.command("add")
+@click.option("--producer", "producer_id", type=int, help="Id of the producer that owns the farm area.")
+@record_options([("name", "Name of the farm area."), ("kind", "growing (default), raising or raw_material."),
+                 ("code", "Growing-area code (mã số vùng trồng), e.g. VN-DB-XL-0001-24."),
+                 ("province", "Province."), ("commune", "Commune."), ("location", "Village or place description."),
+                 ("latitude", "GPS latitude, e.g. 21.6012."), ("longitude", "GPS longitude, e.g. 103.371."),
+                 ("area_ha", "Area in hectares."), ("certifications", "(repeatable) VietGAP, GlobalGAP, Hữu cơ ...")])
+@click.pass_context
+def farm_add(ctx: click.Context, producer_id: int | None, json_file: Path | None, **fields: Any) -> None:
+    """Add a farm area to a producer."""
+    data = merged_input(json_file, fields)
+    owner = _owner_id(data, producer_id, "producer_id", "--producer")
+    new_id = registry.add_farm_area(open_instance(ctx).store, owner, data)
+    click.echo(f"Farm area {new_id} added.")
+
+
+add_list_show(farm, "farm_areas", ("code", "province"))
+
+
+@cli.group()
+def product() -> None:
+    """Products and their OCOP certificates."""
+
+
+@product.command("add")
+@click.option("--producer", "producer_id", type=int, help="Id of the producer.")
+@click.option("--image", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Product thumbnail (PNG/JPEG/WebP, at most 20 KB).")
+@record_options([("name", "Product name."), ("category", "Category, e.g. 'Đồ uống - Chè'."), ("brand", "Brand / trademark."),
+                 ("gtin", "GTIN (barcode), check digit verified."), ("standards", "(repeatable) Standard applied, e.g. TCVN 11041."),
+                 ("description", "Short description."), ("ocop_stars", "OCOP star rating: 3, 4 or 5."),
+                 ("ocop_certificate_no", "OCOP certificate number."), ("ocop_level", "province or national."),
+                 ("ocop_issued", "Certificate issue date."), ("ocop_expires", "Certificate expiry (default: issue + 36 months).")])
+@click.pass_context
+def product_add(ctx: click.Context, producer_id: int | None, image: Path | None, json_file: Path | None, **fields: Any) -> None:
+    """Add a product."""
+    data = merged_input(json_file, fields)
+    owner = _owner_id(data, producer_id, "producer_id", "--producer")
+    new_id = registry.add_product(open_instance(ctx).store, owner, data, image.read_bytes() if image else None)
+    click.echo(f"Product {new_id} added.")
+
+
+add_list_show(product, "products", ("category", "ocop_stars"))
+
+
+def _owner_id(data: dict[str, Any], option_value: int | None, field: str, option: str) -> int:
+    from_file = data.pop(field, None)
+    value = option_value if option_value is not None else from_file
+    if value is None:
+        raise click.ClickException(f"{option} is required (or '{field}' in the JSON file).")
+    return validation.integer(value, field, minimum=1, maximum=2**62)
+
+
+# batches --------------------------------------------------------------------------------------------
+@cli.group()
+def batch() -> None:
+    """Batches (lô sản xuất) and their signed records."""
+
+
+@batch.command("create")
+@click.option("--product", "product_id", type=int, help="Id of the product.")
+@click.option("--farm-area", "farm_area_ids", type=int, multiple=True, help="(repeatable) Id of a farm area of the batch.")
+@click.option("--step", "steps", multiple=True, help="(repeatable) Origin step as 'STEP|DATE|PLACE[|LOCATION CODE]'.")
+@record_options([("lot_code", "Lot code (mã lô)."), ("quantity", "Number of units (1 to 10,000,000)."),
+                 ("harvest_date", "Harvest date (YYYY-MM-DD or DD/MM/YYYY)."),
+                 ("production_date", "Production / packing date (NSX)."), ("expiry_date", "Expiry date (HSD)."),
+                 ("packing_facility", "Packing facility name."), ("packing_address", "Packing facility address.")])
+@click.pass_context
+def batch_create(ctx: click.Context, product_id: int | None, farm_area_ids: tuple[int, ...], steps: tuple[str, ...],
+                 json_file: Path | None, **fields: Any) -> None:
+    """Create and sign a batch record (immutable: a correction is a new batch)."""
+    data = merged_input(json_file, fields)
+    if steps:
+        data["origin_steps"] = [_parse_step(step) for step in steps]
+    product_ref = _owner_id(data, product_id, "product_id", "--product")
+    areas = list(farm_area_ids) or list(data.pop("farm_area_ids", []) or [])
+    data.pop("farm_area_ids", None)
+    instance = open_instance(ctx)
+    signing_key_id = instance.signing_key_id  # a missing key fails before the passphrase prompt
+    created = registry.create_batch(instance.store, instance.private_key(signing_key_id, passphrase()), product_ref, areas, data)
+    click.echo(f"Batch {created.digest[:16]} signed: lot {created.record['batch']['lot_code']}, "
+               f"{created.record['batch']['quantity']:,} units. Issue stamps with: ocop-stamps issue {created.digest[:16]} --count N")
+
+
+def _parse_step(text: str) -> dict[str, str]:
+    parts = [part.strip() for part in text.split("|")]
+    if len(parts) not in (3, 4):
+        raise click.ClickException(f"--step {text!r} must be 'STEP|DATE|PLACE' or 'STEP|DATE|PLACE|LOCATION CODE'.")
+    return dict(zip(("step", "date", "place", "location_code"), parts))
+
+
+@batch.command("list")
+@click.pass_context
+def batch_list(ctx: click.Context) -> None:
+    """List batches with issued serials and recalls."""
+    for item in registry.list_batches(open_instance(ctx).store):
+        record = item.record
+        recall = "  RECALLED" if item.recall else ""
+        click.echo(f"{item.digest[:16]}  {record['batch']['lot_code']}  {record['product']['name']}  "
+                   f"issued {item.issued:,}/{record['batch']['quantity']:,}  ({item.origin}){recall}")
+
+
+@batch.command("show")
+@click.argument("batch_ref")
+@click.pass_context
+def batch_show(ctx: click.Context, batch_ref: str) -> None:
+    """Show a batch's signed record as JSON (BATCH: digest prefix or lot code)."""
+    item = registry.find_batch(open_instance(ctx).store, batch_ref)
+    echo_json({"digest": item.digest, "issued": item.issued, "recall": item.recall, "origin": item.origin, "record": item.record})
+
+
+@batch.command("export")
+@click.argument("batch_ref")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file instead of stdout.")
+@click.pass_context
+def batch_export(ctx: click.Context, batch_ref: str, out: Path | None) -> None:
+    """Export a signed batch record for offline inspectors ('batch import' on their side)."""
+    document = registry.find_batch(open_instance(ctx).store, batch_ref).signed.export()
+    text = json.dumps(document, ensure_ascii=False, indent=2)
+    if out:
+        out.write_text(text + "\n", encoding="utf-8")
+        click.echo(f"Batch record written to {out}")
+    else:
+        click.echo(text)
+
+
+@batch.command("import")
+@click.argument("json_file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.pass_context
+def batch_import(ctx: click.Context, json_file: Path) -> None:
+    """Import a signed batch record; its key must be in the trust store and its signature must match."""
+    document = registry.load_json_file(json_file.read_text(encoding="utf-8"), str(json_file))
+    item = registry.import_batch(open_instance(ctx).store, document)
+    click.echo(f"Batch {item.digest[:16]} imported: lot {item.record['batch']['lot_code']}, {item.record['product']['name']}")
+
+
+@cli.command()
+@click.argument("batch_ref")
+@click.option("--reason", required=True, help="Why the batch is recalled (shown to shoppers).")
+@click.option("--mandatory", is_flag=True, help="A mandatory recall ordered by an authority (default: voluntary).")
+@click.pass_context
+def recall(ctx: click.Context, batch_ref: str, reason: str, mandatory: bool) -> None:
+    """Recall a batch (thu hồi): its stamps then verify as 'recalled'."""
+    item = registry.recall_batch(open_instance(ctx).store, batch_ref, reason, "mandatory" if mandatory else "voluntary")
+    click.echo(f"Batch {item.digest[:16]} (lot {item.record['batch']['lot_code']}) recalled: {reason}")
+
+
+# issuing and verifying ----------------------------------------------------------------------------------
+@cli.command()
+@click.argument("batch_ref")
+@click.option("--count", type=int, help="How many new serials to issue.")
+@click.option("--reprint", metavar="FIRST-LAST", help="Write already-issued serials again (issues nothing new).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Output folder (must not exist yet).")
+@click.option("--images/--no-images", default=True, show_default=True, help="Also write one SVG and one PNG QR per code.")
+@click.pass_context
+def issue(ctx: click.Context, batch_ref: str, count: int | None, reprint: str | None, out: Path | None, images: bool) -> None:
+    """Issue stamp codes for a batch: codes.csv (serial, code) and QR images."""
+    if (count is None) == (reprint is None):
+        raise click.ClickException("Give either --count N (new serials) or --reprint FIRST-LAST.")
+    instance = open_instance(ctx)
+    item = registry.find_batch(instance.store, batch_ref)
+    serials = _reprint_serials(item, reprint) if reprint else None
+    destination = out or instance.output_dir / f"{item.record['batch']['lot_code'].replace('/', '-')}-{item.digest[:8]}"
+    if destination.exists() and out is None:
+        destination = _next_free(destination)
+    if destination.exists():
+        raise click.ClickException(f"{destination} already exists; choose another --out folder.")
+    key = _batch_signing_key(instance, item)
+    signer = StampSigner(key, item, instance.base_url)
+    serials = serials or allocate_serials(instance.store, item, count or 0)
+    with click.progressbar(length=len(serials), label=f"Serials {serials.first}-{serials.last}", file=sys.stderr) as bar:
+        written = write_outputs(signer.codes(serials), destination, images=images, progress=lambda done: bar.update(1))
+    click.echo(f"{len(serials):,} codes (serials {serials.first}-{serials.last}) written to {written / 'codes.csv'}")
+
+
+def _reprint_serials(item: StoredBatch, text: str) -> SerialRange:
+    first, _, last = text.partition("-")
+    if not (first.strip().isdigit() and last.strip().isdigit()):
+        raise click.ClickException("--reprint takes FIRST-LAST, e.g. --reprint 1-20.")
+    return reprint_range(item, int(first), int(last))
+
+
+def _next_free(path: Path) -> Path:
+    number = 2
+    while path.with_name(f"{path.name}-{number}").exists():
+        number += 1
+    return path.with_name(f"{path.name}-{number}")
+
+
+def _batch_signing_key(instance: Instance, item: StoredBatch) -> Ed25519PrivateKey:
+    if item.origin != "local":
+        raise click.ClickException("This batch was imported from another producer; only its producer can issue stamps for it.")
+    return instance.private_key(item.record["key_id"], passphrase())
+
+
+@cli.command()
+@click.argument("code")
+@click.option("--json", "as_json", is_flag=True, help="Print the stable JSON shape instead of text.")
+@click.option("--today", "today_text", metavar="DATE", help="Check dates as of this day (default: today).")
+@click.pass_context
+def verify(ctx: click.Context, code: str, as_json: bool, today_text: str | None) -> None:
+    """Verify a stamp code or URL offline. Exit 0 genuine, 3 warning, 4 invalid."""
+    today = validation.date(today_text, "--today", required=False)
+    instance = open_instance(ctx)
+    verifier = Verifier(instance.trust.keyring(), lambda prefix: registry.batch_by_prefix(instance.store, prefix))
+    outcome = verifier.verify(code, today=today)
+    if as_json:
+        echo_json(outcome.to_json())
+    else:
+        click.echo(text_report(outcome))
+    ctx.exit(EXIT_CODES[outcome.result.outcome])
+
+
+@cli.command()
+@click.option("--dir", "root", type=click.Path(file_okay=False, path_type=Path),
+              help="Where to create the demo instance (must not exist; default: a new temporary folder).")
+@click.option("--base-url", default="http://localhost:8000", show_default=True, help="Verifier address the demo stamps carry.")
+def demo(root: Path | None, base_url: str) -> None:
+    """Run the whole flow on a throw-away instance: records, a signed batch, 20 stamps, two verifications."""
+    if root is not None and root.exists():
+        raise click.ClickException(f"{root} already exists; the demo needs a new folder.")
+    root = root or Path(tempfile.mkdtemp(prefix="ocop-stamps-demo-"))
+    run = run_demo(root, base_url)
+    record = run.batch.record
+    click.echo(f"Demo instance: {run.instance_root}  (key passphrase: the demo's built-in one; never use it for real keys)")
+    click.echo(f"Signed batch {run.batch.digest[:16]}: {record['product']['name']}, lot {record['batch']['lot_code']}, "
+               f"{record['batch']['quantity']} units")
+    click.echo(f"20 stamps: {run.output / 'codes.csv'}  (QR images in {run.output / 'svg'} and {run.output / 'png'})")
+    click.echo(f"\n$ ocop-stamps verify {run.genuine_url}\n{text_report(run.genuine)}")
+    click.echo(f"\n$ ocop-stamps verify {run.tampered_url}   # one character changed\n{text_report(run.tampered)}")
+    click.echo(f"\nTry it yourself: ocop-stamps --instance {run.instance_root} verify \"$(sed -n 2p {run.output / 'codes.csv'} | cut -d, -f2)\"")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point (ocop-stamps)."""
+    cli.main(args=argv, prog_name="ocop-stamps")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""The stamp token: a compact, signed binary structure written in base32.
+
+Layout of format version 1 (81 bytes, 130 base32 characters)::
+
+    offset  size  field
+    0       1     format version (0x01)
+    1       3     key hint: first 3 bytes of SHA-256(raw Ed25519 public key)
+    4       10    batch digest prefix: first 10 bytes (80 bits) of the batch digest
+    14      3     serial, unsigned big-endian, 1 .. 16,777,215
+    17      64    Ed25519 signature over STAMP_TAG || bytes 0..16
+
+Everything parsed here is *unverified*: a :class:`UnverifiedStamp` proves
+nothing until :mod:`stamps.verify` has checked its signature.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+
+from stamps.errors import CodeFormatError
+
+FORMAT_VERSION = 1
+STAMP_TAG = b"OCOP-STAMP\x00"
+KEY_HINT_BYTES = 3
+DIGEST_PREFIX_BYTES = 10
+SERIAL_BYTES = 3
+SIGNATURE_BYTES = 64
+HEADER_BYTES = 1 + KEY_HINT_BYTES + DIGEST_PREFIX_BYTES + SERIAL_BYTES
+TOKEN_BYTES = HEADER_BYTES + SIGNATURE_BYTES
+TOKEN_CHARS = (TOKEN_BYTES * 8 + 4) // 5
+MAX_SERIAL = 2 ** (8 * SERIAL_BYTES) - 1
+BASE32_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+
+
+@dataclasses.dataclass(frozen=True)
+class UnverifiedStamp:
+    """The fields of a stamp token, before any signature check."""
+
+    key_hint: bytes
+    digest_prefix: bytes
+    serial: int
+    signature: bytes
+    version: int = FORMAT_VERSION
+
+    def header(self) -> bytes:
+        """Bytes 0..16 of the token: version, key hint, digest prefix, serial."""
+        return header_bytes(self.key_hint, self.digest_prefix, self.serial, self.version)
+
+    def signing_bytes(self) -> bytes:
+        """Exactly what the producer's key signed."""
+        return STAMP_TAG + self.header()
+
+    def to_bytes(self) -> bytes:
+        return self.header() + self.signature
+
+    @property
+    def token(self) -> str:
+        """The base32 token (upper case, no padding)."""
+        return encode_base32(self.to_bytes())
+
+
+def header_bytes(key_hint: bytes, digest_prefix: bytes, serial: int, version: int = FORMAT_VERSION) -> bytes:
+    """Pack the signed header; refuses values that do not fit the layout."""
+    if len(key_hint) != KEY_HINT_BYTES or len(digest_prefix) != DIGEST_PREFIX_BYTES:
+        raise ValueError("key hint must be 3 bytes and digest prefix 10 bytes")
+    if not 1 <= serial <= MAX_SERIAL:
+        raise ValueError(f"serial must be between 1 and {MAX_SERIAL}")
+    return bytes([version]) + key_hint + digest_prefix + serial.to_bytes(SERIAL_BYTES, "big")
+
+
+def signing_bytes(key_hint: bytes, digest_prefix: bytes, serial: int) -> bytes:
+    """The bytes a producer signs for one unit: STAMP_TAG || header."""
+    return STAMP_TAG + header_bytes(key_hint, digest_prefix, serial)
+
+
+def encode_base32(data: bytes) -> str:
+    """RFC 4648 base32, upper case, padding removed."""
+    return base64.b32encode(data).decode("ascii").rstrip("=")
+
+
+def decode_base32(text: str) -> bytes:
+    """Strict base32: canonical only (unused trailing bits must be zero), any letter case."""
+    upper = text.upper()
+    if not upper or any(char not in BASE32_ALPHABET for char in upper):
+        raise CodeFormatError("The code holds characters that base32 does not use.", kind="bad_base32")
+    try:
+        data = base64.b32decode(upper + "=" * (-len(upper) % 8))
+    except binascii.Error:
+        raise CodeFormatError("The code is not valid base32.", kind="bad_base32") from None
+    if encode_base32(data) != upper:
+        raise CodeFormatError("The code is not canonical base32.", kind="bad_base32")
+    return data
+
+
+def decode_token(token: str) -> UnverifiedStamp:
+    """Parse a token into its fields; CodeFormatError says why it is not a stamp."""
+    if len(token) != TOKEN_CHARS:
+        raise CodeFormatError(f"A stamp token has {TOKEN_CHARS} characters, this one has {len(token)}.", kind="wrong_length")
+    data = decode_base32(token)
+    if len(data) != TOKEN_BYTES:
+        raise CodeFormatError("The code has the wrong number of bytes.", kind="wrong_length")
+    if data[0] != FORMAT_VERSION:
+        raise CodeFormatError(f"Unknown stamp format version {data[0]}.", kind="unknown_version")
+    serial = int.from_bytes(data[14:HEADER_BYTES], "big")
+    if serial == 0:
+        raise CodeFormatError("Serial 0 is never issued.", kind="bad_serial")
+    return UnverifiedStamp(
+        key_hint=data[1:4], digest_prefix=data[4:14], serial=serial, signature=data[HEADER_BYTES:], version=data[0]
+    )

@@ -1,0 +1,80 @@
+"""The demo: a throw-away instance with example producers, one signed batch and 20 stamps."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from stamps import registry
+from stamps.code import BASE32_ALPHABET
+from stamps.instance import Instance
+from stamps.issuance import SerialRange, StampSigner, allocate_serials, write_outputs
+from stamps.registry import StoredBatch
+from stamps.verify import Verification, Verifier
+
+DEMO_PASSPHRASE = b"demo passphrase - not for real keys"
+DEMO_STAMPS = 20
+
+
+@dataclasses.dataclass(frozen=True)
+class DemoRun:
+    instance_root: Path
+    batch: StoredBatch
+    output: Path
+    genuine_url: str
+    genuine: Verification
+    tampered_url: str
+    tampered: Verification
+
+
+def demo_data() -> dict[str, Any]:
+    return json.loads(resources.files("stamps").joinpath("data/demo.json").read_text(encoding="utf-8"))
+
+
+def run_demo(root: Path, base_url: str) -> DemoRun:
+    """Set up *root* as a fresh instance, sign a batch, issue 20 stamps, verify a good and a tampered code."""
+    instance = Instance.create(root, base_url)
+    try:
+        instance.generate_key(DEMO_PASSPHRASE, "Demo key (Công ty TNHH trà Phan Nhất)")
+        private_key = instance.signing_key(DEMO_PASSPHRASE)
+        batch = _load_records(instance, private_key, demo_data())
+        serials = allocate_serials(instance.store, batch, DEMO_STAMPS)
+        signer = StampSigner(private_key, batch, instance.base_url)
+        output = write_outputs(signer.codes(serials), instance.output_dir / f"{batch.record['batch']['lot_code']}-1", images=True)
+        verifier = Verifier(instance.trust.keyring(), lambda prefix: registry.batch_by_prefix(instance.store, prefix))
+        genuine_url = signer.code(serials.first).url
+        tampered_url = tamper(signer.code(_middle(serials)).url)
+        return DemoRun(root, batch, output, genuine_url, verifier.verify(genuine_url), tampered_url, verifier.verify(tampered_url))
+    finally:
+        instance.close()
+
+
+def _load_records(instance: Instance, private_key: Any, data: dict[str, Any]) -> StoredBatch:
+    ids: dict[str, int] = {}
+    for entry in data["producers"]:
+        producer_id = registry.add_producer(instance.store, entry["producer"])
+        for area in entry["farm_areas"]:
+            ids[area["key"]] = registry.add_farm_area(instance.store, producer_id, _without_key(area))
+        for product in entry["products"]:
+            ids[product["key"]] = registry.add_product(instance.store, producer_id, _without_key(product))
+    batch = data["batch"]
+    return registry.create_batch(instance.store, private_key, ids[batch["product"]],
+                                 [ids[key] for key in batch["farm_areas"]], batch["fields"])
+
+
+def _without_key(entry: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in entry.items() if name != "key"}
+
+
+def _middle(serials: SerialRange) -> int:
+    return serials.first + len(serials) // 2
+
+
+def tamper(url: str) -> str:
+    """The same URL with one character of its token changed (what a forger editing a code gets)."""
+    position = len(url) - 40
+    replacement = next(char for char in BASE32_ALPHABET if char != url[position])
+    return url[:position] + replacement + url[position + 1:]

@@ -1,0 +1,111 @@
+"""The instance folder: the database, the private keys and the output, outside the repository.
+
+Where it is: the ``--instance`` option, else ``$OCOP_STAMPS_HOME``, else the
+per-user data directory (``~/.local/share/ocop-stamps`` on Linux,
+``%LOCALAPPDATA%\\ocop-stamps`` on Windows).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from keys.keyfile import generate_private_key, key_id, load_private_key, save_private_key
+from keys.truststore import TrustedKey, TrustStore
+from stamps.errors import InstanceError, KeyStoreError
+from stamps.store import Store
+from stamps.url import normalize_base_url
+
+HOME_ENV = "OCOP_STAMPS_HOME"
+DB_NAME = "ocop-stamps.db"
+
+
+def default_root() -> Path:
+    """The instance folder used when none is named."""
+    configured = os.environ.get(HOME_ENV)
+    if configured:
+        return Path(configured).expanduser()
+    return platformdirs.user_data_path("ocop-stamps", appauthor=False)
+
+
+class Instance:
+    """An initialised instance folder and its open store."""
+
+    def __init__(self, root: Path, store: Store) -> None:
+        self.root = root
+        self.store = store
+        self.trust = TrustStore(store)
+
+    @classmethod
+    def create(cls, root: Path, base_url: str) -> "Instance":
+        """Create (or re-configure) an instance; its folder is private to the user."""
+        normalized = normalize_base_url(base_url)
+        try:
+            root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as error:
+            raise InstanceError(f"Cannot create the instance folder {root}: {error.strerror}.") from None
+        instance = cls(root, Store(root / DB_NAME, create=True))
+        instance.store.set_setting("base_url", normalized)
+        return instance
+
+    @classmethod
+    def open(cls, root: Path) -> "Instance":
+        """Open an instance made by :meth:`create`."""
+        if not (root / DB_NAME).exists():
+            raise InstanceError(f"{root} is not an initialised instance.",
+                                hint="Run 'ocop-stamps init --base-url https://your-verifier.example.vn' first.")
+        return cls(root, Store(root / DB_NAME))
+
+    def close(self) -> None:
+        self.store.close()
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.root / "private-keys"
+
+    @property
+    def output_dir(self) -> Path:
+        return self.root / "output"
+
+    @property
+    def base_url(self) -> str:
+        value = self.store.setting("base_url")
+        if not value:
+            raise InstanceError("The instance has no verifier base URL.", hint="Run 'ocop-stamps init --base-url URL'.")
+        return value
+
+    @property
+    def signing_key_id(self) -> str:
+        value = self.store.setting("signing_key_id")
+        if not value:
+            raise KeyStoreError("This instance has no signing key yet.", hint="Run 'ocop-stamps keys generate'.")
+        return value
+
+    def key_path(self, identifier: str) -> Path:
+        return self.keys_dir / f"{identifier}.key.pem"
+
+    def generate_key(self, passphrase: bytes | None, label: str) -> TrustedKey:
+        """Make a new signing key: file first (0600), then trust it; the previous signing key is retired."""
+        private_key = generate_private_key()
+        identifier = key_id(private_key.public_key())
+        save_private_key(private_key, self.key_path(identifier), passphrase)
+        previous = self.store.setting("signing_key_id")
+        trusted = self.trust.add(private_key.public_key(), label)
+        self.store.set_setting("signing_key_id", identifier)
+        if previous and previous != identifier and self.trust.get(previous).status == "active":
+            self.trust.set_status(previous, "retired", "replaced by " + identifier)
+        return trusted
+
+    def signing_key(self, passphrase: bytes | None) -> Ed25519PrivateKey:
+        """The private key new batches are signed with."""
+        return self.private_key(self.signing_key_id, passphrase)
+
+    def private_key(self, identifier: str, passphrase: bytes | None) -> Ed25519PrivateKey:
+        """One of this instance's private keys; refuses a revoked one."""
+        if self.trust.get(identifier).status == "revoked":
+            raise KeyStoreError(f"The key {identifier} is revoked and signs nothing more.",
+                                hint="Run 'ocop-stamps keys generate' for a new key and create a new batch.")
+        return load_private_key(self.key_path(identifier), passphrase)

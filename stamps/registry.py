@@ -1,0 +1,183 @@
+"""Keeping the cooperative's records and its signed batches in the store."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+from typing import Any, Mapping
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from keys.keyfile import key_id
+from keys.truststore import TrustStore
+from stamps import validation as v
+from stamps.batch_record import SignedBatchRecord, build_record
+from stamps.errors import NotFoundError, StampError, ValidationError
+from stamps.records import Batch, FarmArea, Producer, Product, image_kind
+from stamps.store import Store, utc_now
+
+RECALL_KINDS = ("voluntary", "mandatory")
+
+
+def add_producer(store: Store, data: Mapping[str, Any]) -> int:
+    producer = Producer.from_input(data)
+    return store.add_record("producers", {"name": producer.name}, producer.to_dict())
+
+
+def add_farm_area(store: Store, producer_id: int, data: Mapping[str, Any]) -> int:
+    area = FarmArea.from_input(data)
+    store.record_row("producers", producer_id)
+    return store.add_record("farm_areas", {"producer_id": producer_id, "name": area.name}, area.to_dict())
+
+
+def add_product(store: Store, producer_id: int, data: Mapping[str, Any], image: bytes | None = None) -> int:
+    fields = dict(data)
+    image_type = image_kind(image) if image is not None else None
+    if image is not None:
+        fields["image_sha256"] = hashlib.sha256(image).hexdigest()
+    product = Product.from_input(fields)
+    store.record_row("producers", producer_id)
+    values = {"producer_id": producer_id, "name": product.name, "image": image, "image_type": image_type}
+    return store.add_record("products", values, product.to_dict())
+
+
+def producer(store: Store, producer_id: int) -> Producer:
+    return Producer.from_input(store.record_row("producers", producer_id)["data"])
+
+
+def farm_area(store: Store, area_id: int) -> tuple[int, FarmArea]:
+    row = store.record_row("farm_areas", area_id)
+    return int(row["producer_id"]), FarmArea.from_input(row["data"])
+
+
+def product(store: Store, product_id: int) -> tuple[int, Product]:
+    row = store.record_row("products", product_id)
+    return int(row["producer_id"]), Product.from_input(row["data"])
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredBatch:
+    """A signed batch as the store holds it, with what has happened to it since."""
+
+    signed: SignedBatchRecord
+    origin: str
+    issued: int
+    recall: dict[str, str] | None
+
+    @property
+    def digest(self) -> str:
+        return self.signed.digest.hex()
+
+    @property
+    def record(self) -> dict[str, Any]:
+        return self.signed.record
+
+
+def create_batch(
+    store: Store, private_key: Ed25519PrivateKey, product_id: int, farm_area_ids: list[int],
+    data: Mapping[str, Any], *, signed_at: str | None = None,
+) -> StoredBatch:
+    """Validate, snapshot, sign and store a batch. The signed record never changes afterwards."""
+    batch = Batch.from_input(data)
+    producer_id, the_product = product(store, product_id)
+    areas = []
+    for area_id in dict.fromkeys(farm_area_ids):
+        owner, area = farm_area(store, area_id)
+        if owner != producer_id:
+            raise ValidationError("farm_area_ids", f"farm area {area_id} belongs to another producer than product {product_id}")
+        areas.append(area)
+    record = build_record(producer=producer(store, producer_id), product=the_product, farm_areas=areas, batch=batch,
+                          key_id=key_id(private_key.public_key()), signed_at=signed_at or utc_now())
+    signed = SignedBatchRecord.sign(record, private_key)
+    _insert_batch(store, signed, origin="local")
+    return find_batch(store, signed.digest.hex())
+
+
+def _insert_batch(store: Store, signed: SignedBatchRecord, origin: str) -> None:
+    record = signed.record
+    with store.write() as db:
+        clash = db.execute("SELECT digest FROM batches WHERE digest_prefix = ?", [signed.digest_prefix.hex()]).fetchone()
+        if clash:
+            if clash[0] == signed.digest.hex():
+                raise StampError(f"Batch {signed.digest.hex()[:12]} is already in the store.")
+            raise StampError("Another batch shares this batch's 80-bit digest prefix; change any field and sign again.")
+        db["batches"].insert({
+            "digest": signed.digest.hex(), "digest_prefix": signed.digest_prefix.hex(),
+            "lot_code": record["batch"]["lot_code"], "product_name": record["product"]["name"],
+            "key_id": record["key_id"], "quantity": record["batch"]["quantity"],
+            "record": signed.canonical.decode("utf-8"), "signature": signed.signature.hex(),
+            "origin": origin, "created_at": utc_now(),
+        })
+
+
+def find_batch(store: Store, reference: str) -> StoredBatch:
+    """A batch by digest (or a prefix of at least 8 hex digits) or by its lot code."""
+    rows = _batch_rows(store, reference.strip())
+    if len(rows) != 1:
+        problem = "matches several batches; give more of the digest" if rows else "is not a known batch"
+        raise NotFoundError(f"{reference!r} {problem}.", hint="List batches with 'ocop-stamps batch list'.")
+    return _stored_batch(store, rows[0])
+
+
+def batch_by_prefix(store: Store, digest_prefix: bytes) -> StoredBatch | None:
+    """The batch a stamp names, or None when this store does not know it."""
+    row = store.db.execute("SELECT * FROM batches WHERE digest_prefix = ?", [digest_prefix.hex()]).fetchone()
+    if row is None:
+        return None
+    columns = [column[0] for column in store.db.execute("SELECT * FROM batches LIMIT 0").description]
+    return _stored_batch(store, dict(zip(columns, row)))
+
+
+def list_batches(store: Store) -> list[StoredBatch]:
+    return [_stored_batch(store, row) for row in store.db["batches"].rows_where(order_by="created_at")]
+
+
+def _batch_rows(store: Store, reference: str) -> list[dict[str, Any]]:
+    lowered = reference.lower()
+    if len(lowered) >= 8 and all(char in "0123456789abcdef" for char in lowered):
+        rows = list(store.db["batches"].rows_where("digest LIKE ?", [lowered + "%"]))
+        if rows:
+            return rows
+    return list(store.db["batches"].rows_where("lot_code = ?", [reference]))
+
+
+def _stored_batch(store: Store, row: dict[str, Any]) -> StoredBatch:
+    issued = store.db.execute("SELECT COALESCE(MAX(last_serial), 0) FROM serial_ranges WHERE batch_digest = ?",
+                              [row["digest"]]).fetchone()[0]
+    recall_rows = list(store.db["recalls"].rows_where("batch_digest = ?", [row["digest"]]))
+    recall = {key: recall_rows[0][key] for key in ("kind", "reason", "recalled_on")} if recall_rows else None
+    signed = SignedBatchRecord(row["record"].encode("utf-8"), bytes.fromhex(row["signature"]))
+    return StoredBatch(signed=signed, origin=row["origin"], issued=int(issued), recall=recall)
+
+
+def recall_batch(store: Store, reference: str, reason: str, kind: str = "voluntary", on: dt.date | None = None) -> StoredBatch:
+    """Record a recall (thu hồi): every stamp of the batch then verifies as recalled."""
+    batch = find_batch(store, reference)
+    if batch.recall:
+        raise StampError(f"Batch {batch.digest[:12]} was already recalled on {batch.recall['recalled_on']}.")
+    cleaned_reason = v.required_text(reason, "reason", max_length=500)
+    cleaned_kind = v.choice(kind, "kind", RECALL_KINDS)
+    with store.write() as db:
+        db["recalls"].insert({"batch_digest": batch.digest, "kind": cleaned_kind, "reason": cleaned_reason,
+                              "recalled_on": (on or dt.date.today()).isoformat(), "recorded_at": utc_now()})
+    return find_batch(store, batch.digest)
+
+
+def import_batch(store: Store, document: Any) -> StoredBatch:
+    """Store a batch exported by another instance, after checking it against the trust store."""
+    signed = SignedBatchRecord.from_export(document)
+    record = signed.record
+    trusted = TrustStore(store).get(str(record.get("key_id", "")))
+    signed.verify(trusted.public_key)
+    _insert_batch(store, signed, origin="imported")
+    return find_batch(store, signed.digest.hex())
+
+
+def load_json_file(text: str, source: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise StampError(f"{source} is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg}).") from None
+

@@ -1,0 +1,121 @@
+"""The embedded store: SQLite through sqlite-utils, WAL mode, one transaction per change.
+
+Tables: settings, producers, farm_areas, products, batches (signed records),
+serial_ranges (issued serials), recalls and trusted_keys (the trust store).
+Records keep their validated JSON form in a ``data`` column; the columns
+beside it are what lists and look-ups need.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any, Iterator
+
+from sqlite_utils import Database
+
+from stamps.errors import InstanceError, NotFoundError
+
+BUSY_TIMEOUT_SECONDS = 30
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS producers (
+    id INTEGER PRIMARY KEY, name TEXT NOT NULL, data TEXT NOT NULL, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS farm_areas (
+    id INTEGER PRIMARY KEY, producer_id INTEGER NOT NULL REFERENCES producers(id),
+    name TEXT NOT NULL, data TEXT NOT NULL, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS products (
+    id INTEGER PRIMARY KEY, producer_id INTEGER NOT NULL REFERENCES producers(id),
+    name TEXT NOT NULL, data TEXT NOT NULL, image BLOB, image_type TEXT, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS batches (
+    digest TEXT PRIMARY KEY, digest_prefix TEXT NOT NULL UNIQUE, lot_code TEXT NOT NULL,
+    product_name TEXT NOT NULL, key_id TEXT NOT NULL, quantity INTEGER NOT NULL,
+    record TEXT NOT NULL, signature TEXT NOT NULL, origin TEXT NOT NULL, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS serial_ranges (
+    id INTEGER PRIMARY KEY, batch_digest TEXT NOT NULL REFERENCES batches(digest),
+    first_serial INTEGER NOT NULL, last_serial INTEGER NOT NULL, issued_at TEXT NOT NULL,
+    CHECK (first_serial >= 1 AND last_serial >= first_serial));
+CREATE INDEX IF NOT EXISTS serial_ranges_batch ON serial_ranges(batch_digest, last_serial);
+CREATE TABLE IF NOT EXISTS recalls (
+    batch_digest TEXT PRIMARY KEY REFERENCES batches(digest), kind TEXT NOT NULL,
+    reason TEXT NOT NULL, recalled_on TEXT NOT NULL, recorded_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS trusted_keys (
+    key_id TEXT PRIMARY KEY, public_key TEXT NOT NULL UNIQUE, label TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('active', 'retired', 'revoked')),
+    reason TEXT, added_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+"""
+
+
+def utc_now() -> str:
+    """The current UTC time, to the second, as ISO 8601 with a Z."""
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+class Store:
+    """A handle on one instance database."""
+
+    def __init__(self, path: Path, *, create: bool = False) -> None:
+        if not create and not path.exists():
+            raise InstanceError(f"No database at {path}.", hint="Run 'ocop-stamps init --base-url URL' first.")
+        try:
+            connection = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_SECONDS)
+            self.db = Database(connection)
+            self.db.enable_wal()
+            connection.execute("PRAGMA foreign_keys = ON")
+            connection.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as error:
+            raise InstanceError(f"Cannot open the database {path}: {error}.") from None
+        self.path = path
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Database]:
+        """One write transaction, taken at once (BEGIN IMMEDIATE) so concurrent writers queue, not interleave."""
+        self.db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.conn.rollback()
+            raise
+        self.db.conn.commit()
+
+    # settings -----------------------------------------------------------
+    def setting(self, name: str) -> str | None:
+        row = self.db.execute("SELECT value FROM settings WHERE name = ?", [name]).fetchone()
+        return row[0] if row else None
+
+    def set_setting(self, name: str, value: str) -> None:
+        with self.write() as db:
+            db["settings"].upsert({"name": name, "value": value}, pk="name")
+
+    # records ------------------------------------------------------------
+    def add_record(self, table: str, values: dict[str, Any], data: dict[str, Any]) -> int:
+        """Insert one record row; returns its id."""
+        row = {**values, "data": json.dumps(data, ensure_ascii=False, sort_keys=True), "created_at": utc_now()}
+        with self.write() as db:
+            return int(db[table].insert(row).last_pk)
+
+    def record_row(self, table: str, record_id: int) -> dict[str, Any]:
+        """One row by id, with ``data`` decoded; NotFoundError if absent."""
+        rows = list(self.db[table].rows_where("id = ?", [record_id]))
+        if not rows:
+            label = table.rstrip("s").replace("_", " ")
+            raise NotFoundError(f"There is no {label} with id {record_id}.", hint=f"List them with 'ocop-stamps {_command(table)} list'.")
+        return _decoded(rows[0])
+
+    def record_rows(self, table: str) -> list[dict[str, Any]]:
+        return [_decoded(row) for row in self.db[table].rows_where(order_by="id", select="*")]
+
+
+def _decoded(row: dict[str, Any]) -> dict[str, Any]:
+    return {**row, "data": json.loads(row["data"])}
+
+
+def _command(table: str) -> str:
+    return {"producers": "producer", "farm_areas": "farm", "products": "product"}.get(table, table)

@@ -1,0 +1,65 @@
+"""The stamp URL: ``scheme://HOST[/PREFIX]/V/TOKEN`` and the two QR segments that carry it.
+
+The scheme stays lower case (phone cameras do not open ``HTTPS://``) and goes
+in a QR byte segment; host, path and token are upper case in one alphanumeric
+segment, which keeps the symbol at version 7-M behind a 30-character host.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+
+from stamps.errors import CodeFormatError, InstanceError
+
+SHORT_PATH = "V"
+SCHEMES = ("https", "http")
+ALPHANUMERIC = set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")
+MODE_BYTE = "byte"
+MODE_ALPHANUMERIC = "alphanumeric"
+
+
+def normalize_base_url(url: str) -> str:
+    """The verifier base URL as stamps will carry it, or an InstanceError saying what is wrong."""
+    raw = url.strip().rstrip("/")
+    parts = urllib.parse.urlsplit(raw)
+    example = "e.g. https://truyxuat.example.vn or http://192.168.1.20:8000"
+    if parts.scheme.lower() not in SCHEMES or not parts.netloc:
+        raise InstanceError(f"Base URL {url!r} must start with https:// or http:// and name a host ({example}).")
+    if parts.query or parts.fragment or "@" in parts.netloc:
+        raise InstanceError(f"Base URL {url!r} must not hold a query, a fragment or a user name ({example}).")
+    rest = (parts.netloc + parts.path).upper()
+    if " " in rest or not set(rest) <= ALPHANUMERIC:
+        raise InstanceError(f"Base URL {url!r} may use only letters, digits and . - : / in host and path ({example}).")
+    return f"{parts.scheme.lower()}://{(parts.netloc + parts.path).lower()}"
+
+
+def code_url(base_url: str, token: str) -> str:
+    """The full stamp URL: lower-case scheme, everything after it upper case."""
+    scheme, rest = base_url.split("://", 1)
+    return f"{scheme.lower()}://{rest.upper()}/{SHORT_PATH}/{token.upper()}"
+
+
+def qr_segments(url: str) -> list[tuple[str, str]]:
+    """The QR segments for a stamp URL: the scheme in byte mode, the rest in alphanumeric mode."""
+    scheme, rest = url.split("://", 1)
+    return [(f"{scheme}://", MODE_BYTE), (rest, MODE_ALPHANUMERIC)]
+
+
+def extract_token(text: str) -> str:
+    """The token inside a stamp URL (any letter case) or a bare token; CodeFormatError otherwise."""
+    cleaned = text.strip()
+    if "://" in cleaned:
+        scheme, rest = cleaned.split("://", 1)
+        if scheme.lower() not in SCHEMES:
+            raise CodeFormatError(f"A stamp URL starts with https:// or http://, not {scheme[:10]}://.", kind="wrong_prefix")
+        return _token_from_path(rest)
+    if "/" in cleaned:
+        return _token_from_path(cleaned)
+    return cleaned
+
+
+def _token_from_path(rest: str) -> str:
+    segments = rest.split("/")
+    if len(segments) < 3 or not segments[0] or segments[-2].upper() != SHORT_PATH:
+        raise CodeFormatError(f"A stamp URL ends in /{SHORT_PATH}/ and the code; this one does not.", kind="wrong_path")
+    return segments[-1]

@@ -1,0 +1,202 @@
+"""Verification: one stamp code in, exactly one result of the design brief out.
+
+Only public keys are needed. The code alone proves "signed by key K for batch
+B, unit S"; with the batch record (local store or an imported export) it
+proves the full origin. Record fields are reachable only after the stamp's
+signature, the key's status and the record's own signature have been checked.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+from typing import Any, Callable
+
+from cryptography.exceptions import InvalidSignature
+
+from keys.truststore import Keyring, TrustedKey
+from stamps.batch_record import RecordSignatureError
+from stamps.code import UnverifiedStamp, decode_token
+from stamps.errors import CodeFormatError
+from stamps.registry import StoredBatch
+from stamps.url import extract_token
+
+VERIFICATION_FORMAT = "ocop-verification/1"
+
+
+class Result(str, enum.Enum):
+    """The results of the design brief; the verifier shows exactly one."""
+
+    GENUINE = "genuine"
+    GENUINE_WARNING = "genuine_warning"
+    RECALLED = "recalled"
+    REVOKED_KEY = "revoked_key"
+    UNKNOWN_ISSUER = "unknown_issuer"
+    FORGED = "forged"
+    NOT_A_STAMP = "not_a_stamp"
+    UNKNOWN_BATCH = "unknown_batch"
+
+    @property
+    def outcome(self) -> str:
+        """The class of the result: genuine, warning or invalid."""
+        if self is Result.GENUINE:
+            return "genuine"
+        if self in (Result.GENUINE_WARNING, Result.UNKNOWN_BATCH):
+            return "warning"
+        return "invalid"
+
+
+REASONS: dict[str, tuple[str, str]] = {
+    "bad_base32": ("The code holds characters a stamp never has.", "Mã chứa ký tự không có trong tem."),
+    "wrong_length": ("The code has the wrong length.", "Mã có độ dài không đúng."),
+    "unknown_version": ("The code uses a stamp format this verifier does not know.", "Mã dùng định dạng tem không được hỗ trợ."),
+    "bad_serial": ("The code names serial 0, which is never issued.", "Mã có số sê-ri 0, không bao giờ được phát hành."),
+    "wrong_prefix": ("This is not a stamp address (http:// or https:// expected).", "Đây không phải địa chỉ tem truy xuất."),
+    "wrong_path": ("This address is not a stamp code (/V/ path expected).", "Địa chỉ này không phải mã tem truy xuất."),
+    "key_unknown": ("The code is signed by a key this verifier does not trust.", "Mã được ký bằng khóa không có trong danh sách tin cậy."),
+    "signature_mismatch": ("The signature does not match the code: it was altered or made up.", "Chữ ký không khớp: mã đã bị sửa hoặc làm giả."),
+    "key_revoked": ("The producer's signing key was revoked.", "Khóa ký của chủ thể đã bị thu hồi."),
+    "batch_unknown": ("Signed by a trusted key, but the batch record is not known here.", "Chữ ký hợp lệ nhưng chưa có hồ sơ lô hàng này."),
+    "key_mismatch": ("The batch was signed by another key than this stamp.", "Lô hàng được ký bằng khóa khác với tem."),
+    "record_signature_mismatch": ("The stored batch record does not match its signature.", "Hồ sơ lô hàng không khớp chữ ký."),
+    "serial_out_of_range": ("The serial is beyond the batch quantity.", "Số sê-ri vượt quá số lượng của lô."),
+    "batch_recalled": ("The batch was recalled.", "Lô hàng đã bị thu hồi."),
+    "product_expired": ("The product is past its expiry date.", "Sản phẩm đã quá hạn sử dụng."),
+    "ocop_expired": ("The OCOP certificate has expired.", "Giấy chứng nhận OCOP đã hết hạn."),
+    "possible_copy": ("This stamp was scanned many times before: it may be a copy.", "Tem đã được quét nhiều lần: có thể là tem sao chép."),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Reason:
+    code: str
+
+    @property
+    def message(self) -> str:
+        return REASONS[self.code][0]
+
+    @property
+    def message_vi(self) -> str:
+        return REASONS[self.code][1]
+
+
+@dataclasses.dataclass(frozen=True)
+class Verification:
+    """The outcome of checking one code; ``batch`` is set only when everything it shows was proven."""
+
+    result: Result
+    checked_on: dt.date
+    reasons: tuple[Reason, ...] = ()
+    stamp: UnverifiedStamp | None = None
+    signature_verified: bool = False
+    key: TrustedKey | None = None
+    batch: StoredBatch | None = None
+
+    def with_warning(self, code: str) -> "Verification":
+        """A genuine result turned amber by a warning found outside this module (e.g. a scan count)."""
+        if self.result not in (Result.GENUINE, Result.GENUINE_WARNING):
+            return self
+        return dataclasses.replace(self, result=Result.GENUINE_WARNING, reasons=self.reasons + (Reason(code),))
+
+    def to_json(self) -> dict[str, Any]:
+        """The stable machine shape (documented in docs/stamp-format.md)."""
+        return {
+            "format": VERIFICATION_FORMAT,
+            "result": self.result.value,
+            "class": self.result.outcome,
+            "reasons": [{"code": r.code, "message": r.message, "message_vi": r.message_vi} for r in self.reasons],
+            "checked_on": self.checked_on.isoformat(),
+            "stamp": self._stamp_json(),
+            "key": {"key_id": self.key.key_id, "label": self.key.label, "status": self.key.status} if self.key else None,
+            "batch": {"digest": self.batch.digest, "record": self.batch.record} if self.batch else None,
+            "recall": self.batch.recall if self.batch else None,
+        }
+
+    def _stamp_json(self) -> dict[str, Any] | None:
+        if self.stamp is None:
+            return None
+        return {"format_version": self.stamp.version, "key_hint": self.stamp.key_hint.hex(),
+                "batch_digest_prefix": self.stamp.digest_prefix.hex(), "serial": self.stamp.serial,
+                "signature_verified": self.signature_verified}
+
+
+BatchLookup = Callable[[bytes], StoredBatch | None]
+
+
+class Verifier:
+    """Checks codes against a keyring and a batch look-up; caches record-signature checks."""
+
+    def __init__(self, keyring: Keyring, find_batch: BatchLookup) -> None:
+        self._keyring = keyring
+        self._find_batch = find_batch
+        self._records_checked: dict[tuple[bytes, str], bool] = {}
+
+    def verify(self, text: str, *, today: dt.date | None = None) -> Verification:
+        """Exactly one result for *text* (a stamp URL in any letter case, or a bare token)."""
+        today = today or dt.date.today()
+        try:
+            stamp = decode_token(extract_token(text))
+        except CodeFormatError as error:
+            return Verification(Result.NOT_A_STAMP, today, (Reason(error.kind),))
+        candidates = self._keyring.candidates(stamp.key_hint)
+        if not candidates:
+            return Verification(Result.UNKNOWN_ISSUER, today, (Reason("key_unknown"),), stamp)
+        key = _signing_key(candidates, stamp)
+        if key is None:
+            return Verification(Result.FORGED, today, (Reason("signature_mismatch"),), stamp)
+        signed = Verification(Result.GENUINE, today, (), stamp, True, key)
+        if key.status == "revoked":
+            return dataclasses.replace(signed, result=Result.REVOKED_KEY, reasons=(Reason("key_revoked"),))
+        return self._check_batch(signed, stamp, key, today)
+
+    def _check_batch(self, signed: Verification, stamp: UnverifiedStamp, key: TrustedKey, today: dt.date) -> Verification:
+        batch = self._find_batch(stamp.digest_prefix)
+        if batch is None:
+            return dataclasses.replace(signed, result=Result.UNKNOWN_BATCH, reasons=(Reason("batch_unknown"),))
+        problem = self._batch_problem(batch, stamp, key)
+        if problem:
+            return dataclasses.replace(signed, result=Result.FORGED, reasons=(Reason(problem),))
+        found = dataclasses.replace(signed, batch=batch)
+        if batch.recall:
+            return dataclasses.replace(found, result=Result.RECALLED, reasons=(Reason("batch_recalled"),))
+        warnings = tuple(Reason(code) for code in _date_warnings(batch.record, today))
+        return dataclasses.replace(found, result=Result.GENUINE_WARNING if warnings else Result.GENUINE, reasons=warnings)
+
+    def _batch_problem(self, batch: StoredBatch, stamp: UnverifiedStamp, key: TrustedKey) -> str | None:
+        if batch.record.get("key_id") != key.key_id:
+            return "key_mismatch"
+        cache_key = (batch.signed.digest, key.key_id)
+        if cache_key not in self._records_checked:
+            try:
+                batch.signed.verify(key.public_key)
+                self._records_checked[cache_key] = True
+            except RecordSignatureError:
+                self._records_checked[cache_key] = False
+        if not self._records_checked[cache_key]:
+            return "record_signature_mismatch"
+        if stamp.serial > int(batch.record["batch"]["quantity"]):
+            return "serial_out_of_range"
+        return None
+
+
+def _signing_key(candidates: list[TrustedKey], stamp: UnverifiedStamp) -> TrustedKey | None:
+    """The trusted key, among those sharing the hint, whose signature this is."""
+    message = stamp.signing_bytes()
+    for key in candidates:
+        try:
+            key.public_key.verify(stamp.signature, message)
+            return key
+        except InvalidSignature:
+            continue
+    return None
+
+
+def _date_warnings(record: dict[str, Any], today: dt.date) -> list[str]:
+    warnings = []
+    if dt.date.fromisoformat(record["batch"]["expiry_date"]) < today:
+        warnings.append("product_expired")
+    ocop_expires = record["product"].get("ocop_expires")
+    if ocop_expires and dt.date.fromisoformat(ocop_expires) < today:
+        warnings.append("ocop_expired")
+    return warnings
