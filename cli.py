@@ -384,10 +384,12 @@ def batch_import(ctx: click.Context, json_file: Path) -> None:
 @click.argument("batch_ref")
 @click.option("--reason", required=True, help="Why the batch is recalled (shown to shoppers).")
 @click.option("--mandatory", is_flag=True, help="A mandatory recall ordered by an authority (default: voluntary).")
+@click.option("--on", "on_text", metavar="DATE", help="Date of the recall decision (default: today).")
 @click.pass_context
-def recall(ctx: click.Context, batch_ref: str, reason: str, mandatory: bool) -> None:
+def recall(ctx: click.Context, batch_ref: str, reason: str, mandatory: bool, on_text: str | None) -> None:
     """Recall a batch (thu hồi): its stamps then verify as 'recalled'."""
-    item = registry.recall_batch(open_instance(ctx).store, batch_ref, reason, "mandatory" if mandatory else "voluntary")
+    on = validation.date(on_text, "--on", required=False)
+    item = registry.recall_batch(open_instance(ctx).store, batch_ref, reason, "mandatory" if mandatory else "voluntary", on)
     click.echo(f"Batch {item.digest[:16]} (lot {item.record['batch']['lot_code']}) recalled: {reason}")
 
 

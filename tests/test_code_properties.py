@@ -1,0 +1,131 @@
+"""Property tests for the stamp codec and for tamper evidence: every single change is rejected."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import string
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from keys.keyfile import key_hint, key_id
+from keys.truststore import Keyring, TrustedKey
+from stamps.code import BASE32_ALPHABET, MAX_SERIAL, TOKEN_BYTES, TOKEN_CHARS, UnverifiedStamp, decode_base32, decode_token, encode_base32
+from stamps.errors import CodeFormatError
+from stamps.url import code_url, extract_token
+from stamps.verify import Result, Verifier
+
+KEY = Ed25519PrivateKey.from_private_bytes(hashlib.sha256(b"property test key").digest())
+TRUSTED = Keyring([TrustedKey(key_id(KEY.public_key()), KEY.public_key(), "test", "active")])
+DIGEST_PREFIX = bytes(range(10))
+TODAY = dt.date(2026, 11, 23)
+ACCEPTED = {Result.GENUINE, Result.GENUINE_WARNING, Result.UNKNOWN_BATCH}
+
+stamps_strategy = st.builds(
+    UnverifiedStamp,
+    key_hint=st.binary(min_size=3, max_size=3),
+    digest_prefix=st.binary(min_size=10, max_size=10),
+    serial=st.integers(min_value=1, max_value=MAX_SERIAL),
+    signature=st.binary(min_size=64, max_size=64),
+)
+
+
+def signed_token(serial: int) -> str:
+    header = UnverifiedStamp(key_hint(KEY.public_key()), DIGEST_PREFIX, serial, bytes(64)).header()
+    return encode_base32(header + KEY.sign(b"OCOP-STAMP\x00" + header))
+
+
+def verifier() -> Verifier:
+    """Trusts KEY; knows no batch, so a good signature gives 'unknown batch' (accepted, amber)."""
+    return Verifier(TRUSTED, lambda prefix: None)
+
+
+@given(stamps_strategy)
+def test_decode_inverts_encode(stamp: UnverifiedStamp) -> None:
+    assert len(stamp.token) == TOKEN_CHARS and len(stamp.to_bytes()) == TOKEN_BYTES
+    assert decode_token(stamp.token) == stamp
+    assert decode_token(stamp.token.lower()) == stamp
+
+
+@given(st.binary(min_size=1, max_size=120))
+def test_base32_round_trip(data: bytes) -> None:
+    assert decode_base32(encode_base32(data)) == data
+
+
+@given(st.text(alphabet=BASE32_ALPHABET, min_size=1, max_size=140))
+def test_base32_decoder_accepts_only_canonical_text(text: str) -> None:
+    try:
+        data = decode_base32(text)
+    except CodeFormatError:
+        return
+    assert encode_base32(data) == text
+
+
+def test_the_unchanged_code_is_accepted() -> None:
+    assert verifier().verify(signed_token(42), today=TODAY).result is Result.UNKNOWN_BATCH
+
+
+def test_every_single_bit_change_is_rejected() -> None:
+    """All 648 bits of one code, exhaustively."""
+    original = decode_base32(signed_token(42))
+    check = verifier()
+    for bit in range(len(original) * 8):
+        changed = bytearray(original)
+        changed[bit // 8] ^= 1 << (bit % 8)
+        outcome = check.verify(encode_base32(bytes(changed)), today=TODAY)
+        assert outcome.result not in ACCEPTED, f"bit {bit} flipped was accepted as {outcome.result}"
+
+
+def test_every_single_character_change_is_rejected() -> None:
+    """Every position, every other character (letter case aside: codes are case-insensitive)."""
+    token = signed_token(4242)
+    check = verifier()
+    replacements = set(BASE32_ALPHABET + string.digits + string.punctuation + " ")
+    for position, original in enumerate(token):
+        for char in replacements - {original, original.lower()}:
+            changed = token[:position] + char + token[position + 1:]
+            outcome = check.verify(changed, today=TODAY)
+            assert outcome.result not in ACCEPTED, f"{original!r}->{char!r} at {position} accepted"
+
+
+@settings(max_examples=200)
+@given(serial=st.integers(min_value=1, max_value=MAX_SERIAL), bit=st.integers(min_value=0, max_value=TOKEN_BYTES * 8 - 1))
+def test_single_bit_change_of_any_code_is_rejected(serial: int, bit: int) -> None:
+    data = bytearray(decode_base32(signed_token(serial)))
+    data[bit // 8] ^= 1 << (bit % 8)
+    assert verifier().verify(encode_base32(bytes(data)), today=TODAY).result not in ACCEPTED
+
+
+@given(st.text(max_size=300))
+def test_random_text_is_not_a_stamp(text: str) -> None:
+    outcome = verifier().verify(text, today=TODAY)
+    assert outcome.result is Result.NOT_A_STAMP and outcome.batch is None and len(outcome.reasons) == 1
+
+
+@given(st.text(alphabet=BASE32_ALPHABET, min_size=TOKEN_CHARS, max_size=TOKEN_CHARS))
+def test_random_tokens_never_verify(token: str) -> None:
+    assert verifier().verify(token, today=TODAY).result not in ACCEPTED
+
+
+@given(st.sampled_from(["https://truyxuat.example.vn", "http://192.168.1.20:8000", "https://a.vn/ocop"]),
+       st.integers(min_value=1, max_value=MAX_SERIAL))
+def test_url_round_trip_in_any_letter_case(base_url: str, serial: int) -> None:
+    token = signed_token(serial)
+    url = code_url(base_url, token)
+    assert url.startswith(base_url.split("://")[0] + "://") and url.split("://")[1].isupper()
+    for variant in (url, url.lower(), url.upper(), url.swapcase()):
+        assert extract_token(variant).upper() == token
+        assert verifier().verify(variant, today=TODAY).result is Result.UNKNOWN_BATCH
+
+
+@pytest.mark.parametrize("bad, kind", [
+    ("", "wrong_length"), ("1" * TOKEN_CHARS, "bad_base32"), ("A" * TOKEN_CHARS, "unknown_version"), ("A" * (TOKEN_CHARS - 1), "wrong_length"),
+    ("mailto://x/V/" + "A" * TOKEN_CHARS, "wrong_prefix"), ("https://host/" + "A" * TOKEN_CHARS, "wrong_path"),
+])
+def test_malformed_codes_name_their_kind(bad: str, kind: str) -> None:
+    with pytest.raises(CodeFormatError) as caught:
+        decode_token(extract_token(bad))
+    assert caught.value.kind == kind
