@@ -19,14 +19,13 @@ import click
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from keys.keyfile import load_public_key_pem, public_key_pem
-from stamps import registry
+from stamps import registry, validation
 from stamps.demo import run_demo
 from stamps.errors import StampError
 from stamps.instance import Instance, default_root
 from stamps.issuance import SerialRange, StampSigner, allocate_serials, reprint_range, write_outputs
 from stamps.present import text_report
 from stamps.registry import StoredBatch
-from stamps import validation
 from stamps.verify import Verifier
 
 PASSPHRASE_ENV = "OCOP_STAMPS_PASSPHRASE"

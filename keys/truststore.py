@@ -67,11 +67,11 @@ class TrustStore:
         identifier = key_id(public_key)
         now = utc_now()
         with self.store.write() as db:
-            existing = list(db["trusted_keys"].rows_where("key_id = ?", [identifier]))
+            existing = list(db.table("trusted_keys").rows_where("key_id = ?", [identifier]))
             if existing:
-                db["trusted_keys"].update(identifier, {"label": label, "updated_at": now})
+                db.table("trusted_keys").update(identifier, {"label": label, "updated_at": now})
             else:
-                db["trusted_keys"].insert({"key_id": identifier, "public_key": public_key_bytes(public_key).hex(),
+                db.table("trusted_keys").insert({"key_id": identifier, "public_key": public_key_bytes(public_key).hex(),
                                            "label": label, "status": status, "reason": None,
                                            "added_at": now, "updated_at": now})
         return self.get(identifier)
@@ -82,7 +82,7 @@ class TrustStore:
         if key.status == "revoked" and status != "revoked":
             raise StampError(f"Key {key.key_id} is revoked; revocation cannot be undone.", hint="Generate a new key.")
         with self.store.write() as db:
-            db["trusted_keys"].update(key.key_id, {"status": status, "reason": reason, "updated_at": utc_now()})
+            db.table("trusted_keys").update(key.key_id, {"status": status, "reason": reason, "updated_at": utc_now()})
         return self.get(key.key_id)
 
     def get(self, identifier: str) -> TrustedKey:
@@ -94,7 +94,7 @@ class TrustStore:
         return _trusted_key(rows[0])
 
     def all(self) -> list[TrustedKey]:
-        return [_trusted_key(row) for row in self.store.db["trusted_keys"].rows_where(order_by="added_at")]
+        return [_trusted_key(row) for row in self.store.db.table("trusted_keys").rows_where(order_by="added_at")]
 
     def keyring(self) -> Keyring:
         return Keyring(self.all())
@@ -102,9 +102,10 @@ class TrustStore:
     def _rows_matching(self, prefix: str) -> list[dict[str, object]]:
         if len(prefix) < 6 or any(char not in "0123456789abcdef" for char in prefix):
             return []
-        return list(self.store.db["trusted_keys"].rows_where("key_id LIKE ?", [prefix + "%"]))
+        return list(self.store.db.table("trusted_keys").rows_where("key_id LIKE ?", [prefix + "%"]))
 
 
 def _trusted_key(row: dict[str, object]) -> TrustedKey:
     return TrustedKey(key_id=str(row["key_id"]), public_key=public_key_from_bytes(bytes.fromhex(str(row["public_key"]))),
-                      label=str(row["label"]), status=str(row["status"]), reason=row["reason"] and str(row["reason"]))
+                      label=str(row["label"]), status=str(row["status"]),
+                      reason=None if row["reason"] is None else str(row["reason"]))

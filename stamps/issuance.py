@@ -80,7 +80,7 @@ def allocate_serials(store: Store, batch: StoredBatch, count: int) -> SerialRang
         if issued + count > quantity:
             raise IssuanceError(f"Only {quantity - issued:,} of the batch's {quantity:,} serials are left; asked for {count:,}.",
                                 hint="Issue fewer, or create a new batch.")
-        db["serial_ranges"].insert({"batch_digest": batch.digest, "first_serial": issued + 1,
+        db.table("serial_ranges").insert({"batch_digest": batch.digest, "first_serial": issued + 1,
                                     "last_serial": issued + count, "issued_at": utc_now()})
     return SerialRange(issued + 1, issued + count)
 

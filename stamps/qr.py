@@ -17,7 +17,8 @@ _SEGNO_MODES = {MODE_BYTE: consts.MODE_BYTE, MODE_ALPHANUMERIC: consts.MODE_ALPH
 def make_qr(url: str) -> segno.QRCode:
     """The QR symbol for a stamp URL: byte segment for the scheme, alphanumeric for the rest, level M."""
     segments = [(text, _SEGNO_MODES[mode]) for text, mode in qr_segments(url)]
-    return segno.make(segments, error=ERROR_LEVEL, boost_error=False, micro=False)
+    # segno.make takes a sequence of (text, mode) pairs for explicit segments; its stubs only declare str/bytes/int.
+    return segno.make(segments, error=ERROR_LEVEL, boost_error=False, micro=False)  # type: ignore[arg-type]
 
 
 def save_svg(symbol: segno.QRCode, path: Path, *, scale: float = 4) -> None:

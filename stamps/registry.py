@@ -103,7 +103,7 @@ def _insert_batch(store: Store, signed: SignedBatchRecord, origin: str) -> None:
             if clash[0] == signed.digest.hex():
                 raise StampError(f"Batch {signed.digest.hex()[:12]} is already in the store.")
             raise StampError("Another batch shares this batch's 80-bit digest prefix; change any field and sign again.")
-        db["batches"].insert({
+        db.table("batches").insert({
             "digest": signed.digest.hex(), "digest_prefix": signed.digest_prefix.hex(),
             "lot_code": record["batch"]["lot_code"], "product_name": record["product"]["name"],
             "key_id": record["key_id"], "quantity": record["batch"]["quantity"],
@@ -131,22 +131,22 @@ def batch_by_prefix(store: Store, digest_prefix: bytes) -> StoredBatch | None:
 
 
 def list_batches(store: Store) -> list[StoredBatch]:
-    return [_stored_batch(store, row) for row in store.db["batches"].rows_where(order_by="created_at")]
+    return [_stored_batch(store, row) for row in store.db.table("batches").rows_where(order_by="created_at")]
 
 
 def _batch_rows(store: Store, reference: str) -> list[dict[str, Any]]:
     lowered = reference.lower()
     if len(lowered) >= 8 and all(char in "0123456789abcdef" for char in lowered):
-        rows = list(store.db["batches"].rows_where("digest LIKE ?", [lowered + "%"]))
+        rows = list(store.db.table("batches").rows_where("digest LIKE ?", [lowered + "%"]))
         if rows:
             return rows
-    return list(store.db["batches"].rows_where("lot_code = ?", [reference]))
+    return list(store.db.table("batches").rows_where("lot_code = ?", [reference]))
 
 
 def _stored_batch(store: Store, row: dict[str, Any]) -> StoredBatch:
     issued = store.db.execute("SELECT COALESCE(MAX(last_serial), 0) FROM serial_ranges WHERE batch_digest = ?",
                               [row["digest"]]).fetchone()[0]
-    recall_rows = list(store.db["recalls"].rows_where("batch_digest = ?", [row["digest"]]))
+    recall_rows = list(store.db.table("recalls").rows_where("batch_digest = ?", [row["digest"]]))
     recall = {key: recall_rows[0][key] for key in ("kind", "reason", "recalled_on")} if recall_rows else None
     signed = SignedBatchRecord(row["record"].encode("utf-8"), bytes.fromhex(row["signature"]))
     return StoredBatch(signed=signed, origin=row["origin"], issued=int(issued), recall=recall)
@@ -160,7 +160,7 @@ def recall_batch(store: Store, reference: str, reason: str, kind: str = "volunta
     cleaned_reason = v.required_text(reason, "reason", max_length=500)
     cleaned_kind = v.choice(kind, "kind", RECALL_KINDS)
     with store.write() as db:
-        db["recalls"].insert({"batch_digest": batch.digest, "kind": cleaned_kind, "reason": cleaned_reason,
+        db.table("recalls").insert({"batch_digest": batch.digest, "kind": cleaned_kind, "reason": cleaned_reason,
                               "recalled_on": (on or dt.date.today()).isoformat(), "recorded_at": utc_now()})
     return find_batch(store, batch.digest)
 

@@ -92,25 +92,25 @@ class Store:
 
     def set_setting(self, name: str, value: str) -> None:
         with self.write() as db:
-            db["settings"].upsert({"name": name, "value": value}, pk="name")
+            db.table("settings").upsert({"name": name, "value": value}, pk="name")
 
     # records ------------------------------------------------------------
     def add_record(self, table: str, values: dict[str, Any], data: dict[str, Any]) -> int:
         """Insert one record row; returns its id."""
         row = {**values, "data": json.dumps(data, ensure_ascii=False, sort_keys=True), "created_at": utc_now()}
         with self.write() as db:
-            return int(db[table].insert(row).last_pk)
+            return int(str(db.table(table).insert(row).last_pk))
 
     def record_row(self, table: str, record_id: int) -> dict[str, Any]:
         """One row by id, with ``data`` decoded; NotFoundError if absent."""
-        rows = list(self.db[table].rows_where("id = ?", [record_id]))
+        rows = list(self.db.table(table).rows_where("id = ?", [record_id]))
         if not rows:
             label = table.rstrip("s").replace("_", " ")
             raise NotFoundError(f"There is no {label} with id {record_id}.", hint=f"List them with 'ocop-stamps {_command(table)} list'.")
         return _decoded(rows[0])
 
     def record_rows(self, table: str) -> list[dict[str, Any]]:
-        return [_decoded(row) for row in self.db[table].rows_where(order_by="id", select="*")]
+        return [_decoded(row) for row in self.db.table(table).rows_where(order_by="id", select="*")]
 
 
 def _decoded(row: dict[str, Any]) -> dict[str, Any]:
