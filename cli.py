@@ -18,7 +18,7 @@ from typing import Any, Callable
 import click
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from keys.keyfile import load_public_key_pem, public_key_pem
+from keys.keyfile import load_public_key_pem, needs_passphrase, public_key_pem
 from stamps import registry, validation
 from stamps.demo import run_demo
 from stamps.errors import StampError
@@ -49,7 +49,7 @@ class FriendlyGroup(click.Group):
 
 @click.group(cls=FriendlyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--instance", "instance_dir", type=click.Path(file_okay=False, path_type=Path),
-              help=f"Instance folder (database, keys, output). Default: ${'OCOP_STAMPS_HOME'} or the per-user data folder.")
+              help="Instance folder (database, keys, output). Default: $OCOP_STAMPS_HOME or the per-user data folder.")
 @click.version_option(package_name="ocop-stamps")
 @click.pass_context
 def cli(ctx: click.Context, instance_dir: Path | None) -> None:
@@ -198,23 +198,21 @@ def revoke(ctx: click.Context, key_id: str, reason: str) -> None:
 # records -----------------------------------------------------------------------------------------
 def add_list_show(group: click.Group, table: str, fields: tuple[str, ...]) -> None:
     """Give a record group its 'list' and 'show' commands."""
-    @group.command("list")
+    label = table.replace("_", " ")
+
+    @group.command("list", help=f"List the {label}.")
     @click.pass_context
     def list_records(ctx: click.Context) -> None:
         for row in open_instance(ctx).store.record_rows(table):
             summary = "  ".join(str(row["data"].get(field, "")) for field in fields)
             click.echo(f"{row['id']:>4}  {row['name']}  {summary}".rstrip())
 
-    list_records.__doc__ = f"List the {table.replace('_', ' ')}."
-
-    @group.command("show")
+    @group.command("show", help=f"Show one of the {label} as JSON.")
     @click.argument("record_id", type=int)
     @click.pass_context
     def show_record(ctx: click.Context, record_id: int) -> None:
         row = open_instance(ctx).store.record_row(table, record_id)
         echo_json({"id": row["id"], **{k: row[k] for k in ("producer_id",) if k in row}, **row["data"]})
-
-    show_record.__doc__ = f"Show one of the {table.replace('_', ' ')} as JSON."
 
 
 @cli.group()
@@ -321,8 +319,7 @@ def batch_create(ctx: click.Context, product_id: int | None, farm_area_ids: tupl
     areas = list(farm_area_ids) or list(data.pop("farm_area_ids", []) or [])
     data.pop("farm_area_ids", None)
     instance = open_instance(ctx)
-    signing_key_id = instance.signing_key_id  # a missing key fails before the passphrase prompt
-    created = registry.create_batch(instance.store, instance.private_key(signing_key_id, passphrase()), product_ref, areas, data)
+    created = registry.create_batch(instance.store, load_key(instance, instance.signing_key_id), product_ref, areas, data)
     click.echo(f"Batch {created.digest[:16]} signed: lot {created.record['batch']['lot_code']}, "
                f"{created.record['batch']['quantity']:,} units. Issue stamps with: ocop-stamps issue {created.digest[:16]} --count N")
 
@@ -437,7 +434,13 @@ def _next_free(path: Path) -> Path:
 def _batch_signing_key(instance: Instance, item: StoredBatch) -> Ed25519PrivateKey:
     if item.origin != "local":
         raise click.ClickException("This batch was imported from another producer; only its producer can issue stamps for it.")
-    return instance.private_key(item.record["key_id"], passphrase())
+    return load_key(instance, item.record["key_id"])
+
+
+def load_key(instance: Instance, key_id: str) -> Ed25519PrivateKey:
+    """A private key of the instance, asking for the passphrase only when the file is encrypted."""
+    secret = passphrase() if needs_passphrase(instance.key_path(key_id)) else None
+    return instance.private_key(key_id, secret)
 
 
 @cli.command()

@@ -88,6 +88,14 @@ def save_private_key(key: Ed25519PrivateKey, path: Path, passphrase: bytes | Non
     os.chmod(path, PRIVATE_KEY_MODE)
 
 
+def needs_passphrase(path: Path) -> bool:
+    """Whether the key file is encrypted (False for a missing file, so loading it reports that instead)."""
+    try:
+        return b"ENCRYPTED PRIVATE KEY" in path.read_bytes()[:64]
+    except OSError:
+        return False
+
+
 def load_private_key(path: Path, passphrase: bytes | None) -> Ed25519PrivateKey:
     """Open a private key file; each way it can fail is one clear error."""
     if not path.exists():
