@@ -105,6 +105,9 @@ def load_private_key(path: Path, passphrase: bytes | None) -> Ed25519PrivateKey:
         data = path.read_bytes()
     except OSError as error:
         raise KeyStoreError(f"Cannot read private key file {path}: {error.strerror}.") from None
+    if b"-----BEGIN" not in data or b"PRIVATE KEY-----" not in data:
+        raise KeyStoreError(f"{path} is not a PEM private key file (it is damaged or another kind of file).",
+                            hint="Restore the key file from your backup.")
     try:
         key = serialization.load_pem_private_key(data, password=passphrase or None)
     except TypeError:

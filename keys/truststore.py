@@ -78,6 +78,8 @@ class TrustStore:
 
     def set_status(self, identifier: str, status: str, reason: str | None = None) -> TrustedKey:
         """Retire or revoke a key. Revocation is final: a revoked key cannot be made active again."""
+        if status not in STATUSES:
+            raise StampError(f"Key status must be one of: {', '.join(STATUSES)}.")
         key = self.get(identifier)
         if key.status == "revoked" and status != "revoked":
             raise StampError(f"Key {key.key_id} is revoked; revocation cannot be undone.", hint="Generate a new key.")

@@ -11,6 +11,7 @@ record can prove that the record it shows is the one the producer signed.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 from typing import Any
@@ -58,7 +59,7 @@ class SignedBatchRecord:
     def message(self) -> bytes:
         return RECORD_TAG + self.canonical
 
-    @property
+    @functools.cached_property
     def digest(self) -> bytes:
         return hashlib.sha256(self.message).digest()
 
@@ -66,9 +67,11 @@ class SignedBatchRecord:
     def digest_prefix(self) -> bytes:
         return self.digest[:DIGEST_PREFIX_BYTES]
 
-    @property
+    @functools.cached_property
     def record(self) -> dict[str, Any]:
-        return json.loads(self.canonical)
+        """The record as a JSON object (parsed once; treat it as read-only)."""
+        record: dict[str, Any] = json.loads(self.canonical)
+        return record
 
     @classmethod
     def sign(cls, record: dict[str, Any], private_key: Ed25519PrivateKey) -> "SignedBatchRecord":

@@ -141,7 +141,7 @@ def growing_area_code(value: Any) -> str | None:
     if code is None:
         return None
     code = code.upper()
-    if not code.startswith("VN-") or not all(char.isalnum() or char in "-." for char in code):
+    if not code.startswith("VN-") or not all(char.isascii() and (char.isalnum() or char in "-.") for char in code):
         raise ValidationError("code", "must start with VN- and hold only letters, digits, dots and dashes (e.g. VN-DB-MA-0001-24)")
     return code
 

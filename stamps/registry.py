@@ -122,12 +122,22 @@ def find_batch(store: Store, reference: str) -> StoredBatch:
 
 
 def batch_by_prefix(store: Store, digest_prefix: bytes) -> StoredBatch | None:
-    """The batch a stamp names, or None when this store does not know it."""
-    row = store.db.execute("SELECT * FROM batches WHERE digest_prefix = ?", [digest_prefix.hex()]).fetchone()
+    """The batch a stamp names, or None when this store does not know it (one query: this is the verify hot path)."""
+    row = store.db.conn.execute(_BATCH_BY_PREFIX, [digest_prefix.hex()]).fetchone()
     if row is None:
         return None
-    columns = [column[0] for column in store.db.execute("SELECT * FROM batches LIMIT 0").description]
-    return _stored_batch(store, dict(zip(columns, row)))
+    record, signature, origin, issued, kind, reason, recalled_on = row
+    recall = {"kind": kind, "reason": reason, "recalled_on": recalled_on} if kind else None
+    return StoredBatch(SignedBatchRecord(record.encode("utf-8"), bytes.fromhex(signature)), origin, int(issued), recall)
+
+
+_BATCH_BY_PREFIX = """
+SELECT b.record, b.signature, b.origin,
+       (SELECT COALESCE(MAX(last_serial), 0) FROM serial_ranges WHERE batch_digest = b.digest),
+       r.kind, r.reason, r.recalled_on
+FROM batches b LEFT JOIN recalls r ON r.batch_digest = b.digest
+WHERE b.digest_prefix = ?
+"""
 
 
 def list_batches(store: Store) -> list[StoredBatch]:
@@ -144,12 +154,9 @@ def _batch_rows(store: Store, reference: str) -> list[dict[str, Any]]:
 
 
 def _stored_batch(store: Store, row: dict[str, Any]) -> StoredBatch:
-    issued = store.db.execute("SELECT COALESCE(MAX(last_serial), 0) FROM serial_ranges WHERE batch_digest = ?",
-                              [row["digest"]]).fetchone()[0]
-    recall_rows = list(store.db.table("recalls").rows_where("batch_digest = ?", [row["digest"]]))
-    recall = {key: recall_rows[0][key] for key in ("kind", "reason", "recalled_on")} if recall_rows else None
-    signed = SignedBatchRecord(row["record"].encode("utf-8"), bytes.fromhex(row["signature"]))
-    return StoredBatch(signed=signed, origin=row["origin"], issued=int(issued), recall=recall)
+    found = batch_by_prefix(store, bytes.fromhex(row["digest_prefix"]))
+    assert found is not None
+    return found
 
 
 def recall_batch(store: Store, reference: str, reason: str, kind: str = "voluntary", on: dt.date | None = None) -> StoredBatch:

@@ -10,7 +10,9 @@ from typing import Any, Iterable, Mapping
 
 from stamps.errors import ValidationError
 
-_DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+_DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$", re.ASCII)
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$", re.ASCII)
+_WHOLE_NUMBER = re.compile(r"^[+-]?\d+$", re.ASCII)
 
 
 def text(value: Any, field: str, *, required: bool = True, max_length: int = 300) -> str | None:
@@ -57,7 +59,7 @@ def text_list(values: Any, field: str, *, max_items: int = 20) -> tuple[str, ...
 def choice(value: Any, field: str, choices: Iterable[str], *, default: str | None = None) -> str:
     """One of *choices* (case-insensitive, ``-`` and ``_`` alike)."""
     allowed = list(choices)
-    if value is None or value == "":
+    if value is None or (isinstance(value, str) and not value.strip()):
         if default is not None:
             return default
         raise ValidationError(field, f"is required (one of: {', '.join(allowed)})")
@@ -73,10 +75,12 @@ def integer(value: Any, field: str, *, minimum: int, maximum: int) -> int:
         raise ValidationError(field, "is required")
     if isinstance(value, bool):
         raise ValidationError(field, "must be a whole number")
-    try:
-        number = int(str(value).strip()) if not isinstance(value, int) else value
-    except ValueError:
-        raise ValidationError(field, "must be a whole number") from None
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and _WHOLE_NUMBER.match(value.strip()):
+        number = int(value.strip())
+    else:
+        raise ValidationError(field, "must be a whole number")
     if not minimum <= number <= maximum:
         raise ValidationError(field, f"must be between {minimum:,} and {maximum:,}")
     return number
@@ -91,14 +95,16 @@ def date(value: Any, field: str, *, required: bool = True) -> dt.date | None:
     if isinstance(value, dt.date):
         return value
     raw = str(value).strip()
+    iso, dmy = _ISO_DATE.match(raw), _DMY.match(raw)
     try:
-        match = _DMY.match(raw)
-        if match:
-            day, month, year = (int(part) for part in match.groups())
+        if iso:
+            return dt.date(*(int(part) for part in iso.groups()))
+        if dmy:
+            day, month, year = (int(part) for part in dmy.groups())
             return dt.date(year, month, day)
-        return dt.date.fromisoformat(raw)
     except ValueError:
-        raise ValidationError(field, "must be a real date as YYYY-MM-DD or DD/MM/YYYY") from None
+        pass
+    raise ValidationError(field, "must be a real date as YYYY-MM-DD or DD/MM/YYYY")
 
 
 def not_after(earlier: dt.date | None, later: dt.date | None, earlier_field: str, later_field: str) -> None:

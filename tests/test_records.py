@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import unicodedata
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -546,8 +548,6 @@ def test_add_product_with_bad_image_stores_nothing(instance: Instance) -> None:
 
 
 def test_add_product_with_image_records_its_hash(instance: Instance) -> None:
-    import hashlib
-
     image = JPEG_HEAD + b"\x01" * 500
     producer_id = registry.add_producer(instance.store, producer_input())
     product_id = registry.add_product(instance.store, producer_id, product_input(), image=image)
