@@ -26,10 +26,12 @@ from stamps.instance import Instance, default_root
 from stamps.issuance import SerialRange, StampSigner, allocate_serials, reprint_range, write_outputs
 from stamps.present import text_report
 from stamps.registry import StoredBatch
+from stamps.store import MAX_RECORD_ID
 from stamps.verify import Verifier
 
 PASSPHRASE_ENV = "OCOP_STAMPS_PASSPHRASE"
 EXIT_CODES = {"genuine": 0, "warning": 3, "invalid": 4}
+RECORD_ID = click.IntRange(1, MAX_RECORD_ID)
 
 
 class FriendlyGroup(click.Group):
@@ -84,7 +86,7 @@ def echo_json(value: Any) -> None:
 def read_json_file(path: Path | None) -> dict[str, Any]:
     if path is None:
         return {}
-    data = registry.load_json_file(path.read_text(encoding="utf-8"), str(path))
+    data = registry.load_json_file(path)
     if not isinstance(data, dict):
         raise click.ClickException(f"{path} must hold one JSON object.")
     return data
@@ -208,7 +210,7 @@ def add_list_show(group: click.Group, table: str, fields: tuple[str, ...]) -> No
             click.echo(f"{row['id']:>4}  {row['name']}  {summary}".rstrip())
 
     @group.command("show", help=f"Show one of the {label} as JSON.")
-    @click.argument("record_id", type=int)
+    @click.argument("record_id", type=RECORD_ID)
     @click.pass_context
     def show_record(ctx: click.Context, record_id: int) -> None:
         row = open_instance(ctx).store.record_row(table, record_id)
@@ -242,7 +244,7 @@ def farm() -> None:
 
 
 @farm.command("add")
-@click.option("--producer", "producer_id", type=int, help="Id of the producer that owns the farm area.")
+@click.option("--producer", "producer_id", type=RECORD_ID, help="Id of the producer that owns the farm area.")
 @record_options([("name", "Name of the farm area."), ("kind", "growing (default), raising or raw_material."),
                  ("code", "Growing-area code (mã số vùng trồng), e.g. VN-DB-XL-0001-24."),
                  ("province", "Province."), ("commune", "Commune."), ("location", "Village or place description."),
@@ -266,7 +268,7 @@ def product() -> None:
 
 
 @product.command("add")
-@click.option("--producer", "producer_id", type=int, help="Id of the producer.")
+@click.option("--producer", "producer_id", type=RECORD_ID, help="Id of the producer.")
 @click.option("--image", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="Product thumbnail (PNG/JPEG/WebP, at most 20 KB).")
 @record_options([("name", "Product name."), ("category", "Category, e.g. 'Đồ uống - Chè'."), ("brand", "Brand / trademark."),
@@ -291,7 +293,7 @@ def _owner_id(data: dict[str, Any], option_value: int | None, field: str, option
     value = option_value if option_value is not None else from_file
     if value is None:
         raise click.ClickException(f"{option} is required (or '{field}' in the JSON file).")
-    return validation.integer(value, field, minimum=1, maximum=2**62)
+    return validation.integer(value, field, minimum=1, maximum=MAX_RECORD_ID)
 
 
 # batches --------------------------------------------------------------------------------------------
@@ -301,8 +303,8 @@ def batch() -> None:
 
 
 @batch.command("create")
-@click.option("--product", "product_id", type=int, help="Id of the product.")
-@click.option("--farm-area", "farm_area_ids", type=int, multiple=True, help="(repeatable) Id of a farm area of the batch.")
+@click.option("--product", "product_id", type=RECORD_ID, help="Id of the product.")
+@click.option("--farm-area", "farm_area_ids", type=RECORD_ID, multiple=True, help="(repeatable) Id of a farm area of the batch.")
 @click.option("--step", "steps", multiple=True, help="(repeatable) Origin step as 'STEP|DATE|PLACE[|LOCATION CODE]'.")
 @record_options([("lot_code", "Lot code (mã lô)."), ("quantity", "Number of units (1 to 10,000,000)."),
                  ("harvest_date", "Harvest date (YYYY-MM-DD or DD/MM/YYYY)."),
@@ -316,8 +318,8 @@ def batch_create(ctx: click.Context, product_id: int | None, farm_area_ids: tupl
     if steps:
         data["origin_steps"] = [_parse_step(step) for step in steps]
     product_ref = _owner_id(data, product_id, "product_id", "--product")
-    areas = list(farm_area_ids) or list(data.pop("farm_area_ids", []) or [])
-    data.pop("farm_area_ids", None)
+    areas_in_file = data.pop("farm_area_ids", None)
+    areas = list(farm_area_ids) if farm_area_ids else (areas_in_file if areas_in_file is not None else [])
     instance = open_instance(ctx)
     created = registry.create_batch(instance.store, load_key(instance, instance.signing_key_id), product_ref, areas, data)
     click.echo(f"Batch {created.digest[:16]} signed: lot {created.record['batch']['lot_code']}, "
@@ -371,7 +373,7 @@ def batch_export(ctx: click.Context, batch_ref: str, out: Path | None) -> None:
 @click.pass_context
 def batch_import(ctx: click.Context, json_file: Path) -> None:
     """Import a signed batch record; its key must be in the trust store and its signature must match."""
-    document = registry.load_json_file(json_file.read_text(encoding="utf-8"), str(json_file))
+    document = registry.load_json_file(json_file)
     item = registry.import_batch(open_instance(ctx).store, document)
     click.echo(f"Batch {item.digest[:16]} imported: lot {item.record['batch']['lot_code']}, {item.record['product']['name']}")
 

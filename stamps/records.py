@@ -287,7 +287,10 @@ class Batch:
         assert production is not None and expiry is not None
         v.not_after(harvest, production, "harvest_date", "production_date (packing)")
         v.not_after(production, expiry, "production_date", "expiry_date")
-        steps = tuple(OriginStep.from_input(item, index) for index, item in enumerate(data.get("origin_steps") or ()))
+        raw_steps = data.get("origin_steps") or ()
+        if not isinstance(raw_steps, (list, tuple)):
+            raise ValidationError("origin_steps", "must be a list of steps (each with step, date and place)")
+        steps = tuple(OriginStep.from_input(item, index) for index, item in enumerate(raw_steps))
         _check_step_order(steps, expiry)
         return cls(
             lot_code=lot_code(data.get("lot_code")),

@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+from pathlib import Path
 from typing import Any, Mapping
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -16,7 +17,7 @@ from stamps import validation as v
 from stamps.batch_record import SignedBatchRecord, build_record
 from stamps.errors import NotFoundError, StampError, ValidationError
 from stamps.records import Batch, FarmArea, Producer, Product, image_kind
-from stamps.store import Store, utc_now
+from stamps.store import MAX_RECORD_ID, Store, utc_now
 
 RECALL_KINDS = ("voluntary", "mandatory")
 
@@ -83,7 +84,7 @@ def create_batch(
     batch = Batch.from_input(data)
     producer_id, the_product = product(store, product_id)
     areas = []
-    for area_id in dict.fromkeys(farm_area_ids):
+    for area_id in _farm_area_ids(farm_area_ids):
         owner, area = farm_area(store, area_id)
         if owner != producer_id:
             raise ValidationError("farm_area_ids", f"farm area {area_id} belongs to another producer than product {product_id}")
@@ -93,6 +94,13 @@ def create_batch(
     signed = SignedBatchRecord.sign(record, private_key)
     _insert_batch(store, signed, origin="local")
     return find_batch(store, signed.digest.hex())
+
+
+def _farm_area_ids(values: Any) -> list[int]:
+    if not isinstance(values, (list, tuple)):
+        raise ValidationError("farm_area_ids", "must be a list of farm area ids")
+    ids = [v.integer(value, "farm_area_ids", minimum=1, maximum=MAX_RECORD_ID) for value in values]
+    return list(dict.fromkeys(ids))
 
 
 def _insert_batch(store: Store, signed: SignedBatchRecord, origin: str) -> None:
@@ -182,9 +190,12 @@ def import_batch(store: Store, document: Any) -> StoredBatch:
     return find_batch(store, signed.digest.hex())
 
 
-def load_json_file(text: str, source: str) -> Any:
+def load_json_file(path: Path) -> Any:
+    """A JSON document from a UTF-8 file; a clear error for anything else."""
     try:
-        return json.loads(text)
+        return json.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError:
+        raise StampError(f"{path} is not UTF-8 text.", hint="Save it as UTF-8 (e.g. 'Save as... UTF-8' in your editor).") from None
     except json.JSONDecodeError as error:
-        raise StampError(f"{source} is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg}).") from None
+        raise StampError(f"{path} is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg}).") from None
 

@@ -20,6 +20,7 @@ from sqlite_utils import Database
 from stamps.errors import InstanceError, NotFoundError
 
 BUSY_TIMEOUT_SECONDS = 30
+MAX_RECORD_ID = 2**63 - 1
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -103,7 +104,8 @@ class Store:
 
     def record_row(self, table: str, record_id: int) -> dict[str, Any]:
         """One row by id, with ``data`` decoded; NotFoundError if absent."""
-        rows = list(self.db.table(table).rows_where("id = ?", [record_id]))
+        in_range = 1 <= record_id <= MAX_RECORD_ID
+        rows = list(self.db.table(table).rows_where("id = ?", [record_id])) if in_range else []
         if not rows:
             label = table.rstrip("s").replace("_", " ")
             raise NotFoundError(f"There is no {label} with id {record_id}.", hint=f"List them with 'ocop-stamps {_command(table)} list'.")

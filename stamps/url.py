@@ -21,8 +21,12 @@ MODE_ALPHANUMERIC = "alphanumeric"
 def normalize_base_url(url: str) -> str:
     """The verifier base URL as stamps will carry it, or an InstanceError saying what is wrong."""
     raw = url.strip().rstrip("/")
-    parts = urllib.parse.urlsplit(raw)
     example = "e.g. https://truyxuat.example.vn or http://192.168.1.20:8000"
+    try:
+        parts = urllib.parse.urlsplit(raw)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in 0..65535
+    except ValueError:
+        raise InstanceError(f"Base URL {url!r} has an invalid host or port ({example}).") from None
     if parts.scheme.lower() not in SCHEMES or not parts.netloc:
         raise InstanceError(f"Base URL {url!r} must start with https:// or http:// and name a host ({example}).")
     if parts.query or parts.fragment or "@" in parts.netloc:
