@@ -7,7 +7,6 @@ import hashlib
 import os
 import sqlite3
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -35,7 +34,6 @@ from keys.truststore import Keyring, TrustedKey
 from stamps.errors import KeyStoreError, NotFoundError, StampError, WrongPassphraseError
 from stamps.instance import Instance
 
-BASE_URL = "https://truyxuat.example.vn"
 PASSPHRASE = b"mat khau dai - passphrase"
 SEED = bytes(range(32))
 
@@ -58,13 +56,6 @@ def pem_der(pem: bytes) -> bytes:
 
 def mode_of(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
-
-
-@pytest.fixture
-def instance(tmp_path: Path) -> Iterator[Instance]:
-    inst = Instance.create(tmp_path / "inst", BASE_URL)
-    yield inst
-    inst.close()
 
 
 @pytest.fixture

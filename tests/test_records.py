@@ -6,8 +6,7 @@ import datetime as dt
 import hashlib
 import json
 import unicodedata
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -29,7 +28,6 @@ from stamps.records import (
     image_kind,
 )
 
-BASE_URL = "https://truyxuat.example.vn"
 PASSPHRASE = b"pass"
 HONEY_NFC = unicodedata.normalize("NFC", "Mật ong rừng Bình Liêu")
 HONEY_NFD = unicodedata.normalize("NFD", HONEY_NFC)
@@ -90,13 +88,6 @@ def assert_rejects(build: Callable[[dict[str, Any]], Any], data: dict[str, Any],
     # the message shown to a person names both
     assert field in str(error) and rule in str(error)
     return error
-
-
-@pytest.fixture
-def instance(tmp_path: Path) -> Iterator[Instance]:
-    inst = Instance.create(tmp_path / "inst", BASE_URL)
-    yield inst
-    inst.close()
 
 
 @pytest.fixture
