@@ -23,7 +23,8 @@ from stamps import registry, validation
 from stamps.demo import run_demo
 from stamps.errors import StampError
 from stamps.instance import Instance, default_root
-from stamps.issuance import SerialRange, StampSigner, allocate_serials, reprint_range, write_outputs
+from stamps.issuance import (SerialRange, StampSigner, allocate_serials, default_destination, publish, reprint_range,
+                             staged_output, write_codes)
 from stamps.present import text_report
 from stamps.registry import StoredBatch
 from stamps.store import MAX_RECORD_ID
@@ -43,7 +44,9 @@ class FriendlyGroup(click.Group):
         except StampError as error:
             raise click.ClickException(error.diagnostics()) from None
         except sqlite3.OperationalError as error:
-            raise click.ClickException(f"The database could not be used ({error}); if another ocop-stamps is running, wait and try again.") from None
+            raise click.ClickException(database_problem(error)) from None
+        except UnicodeError:
+            raise click.ClickException("Some text given is not valid Unicode; type it again in a UTF-8 terminal or file.") from None
         except OSError as error:
             where = f" ({error.filename})" if error.filename else ""
             raise click.ClickException(f"{error.strerror or error}{where}.") from None
@@ -63,8 +66,20 @@ def cli(ctx: click.Context, instance_dir: Path | None) -> None:
     ctx.obj = instance_dir or default_root()
 
 
-def open_instance(ctx: click.Context) -> Instance:
-    instance = Instance.open(ctx.find_root().obj)
+def database_problem(error: sqlite3.OperationalError) -> str:
+    """One line, with the likely fix, for the ways SQLite refuses."""
+    text = str(error).lower()
+    if "readonly" in text or "read-only" in text:
+        return "The instance folder is read-only, so this change cannot be saved; copy it somewhere writable."
+    if "locked" in text or "busy" in text:
+        return "The database is busy (another ocop-stamps is writing); wait a moment and try again."
+    if "full" in text or "disk i/o" in text:
+        return f"The database could not be written ({error}); free some disk space and try again."
+    return f"The database could not be used ({error})."
+
+
+def open_instance(ctx: click.Context, *, read_only: bool = False) -> Instance:
+    instance = Instance.open(ctx.find_root().obj, read_only=read_only)
     ctx.call_on_close(instance.close)
     return instance
 
@@ -113,10 +128,11 @@ def record_options(fields: list[tuple[str, str]]) -> Callable[[Callable[..., Any
 # init and keys ------------------------------------------------------------------------------------
 @cli.command()
 @click.option("--base-url", required=True, help="Verifier address stamps will carry, e.g. https://truyxuat.example.vn")
+@click.option("--allow-large-qr", is_flag=True, help="Accept a base URL so long that stamps need a QR larger than version 7.")
 @click.pass_context
-def init(ctx: click.Context, base_url: str) -> None:
+def init(ctx: click.Context, base_url: str, allow_large_qr: bool) -> None:
     """Create the instance folder (or change its verifier base URL)."""
-    instance = Instance.create(ctx.find_root().obj, base_url)
+    instance = Instance.create(ctx.find_root().obj, base_url, allow_large_qr=allow_large_qr)
     ctx.call_on_close(instance.close)
     click.echo(f"Instance ready at {instance.root}; stamps will point to {instance.base_url}")
 
@@ -136,7 +152,7 @@ def keys_generate(ctx: click.Context, label: str, unsafe_no_passphrase: bool) ->
     secret = None if unsafe_no_passphrase else passphrase(confirm=True)
     if unsafe_no_passphrase:
         click.echo("WARNING: the private key is stored without encryption.", err=True)
-    key = instance.generate_key(secret, label or "signing key")
+    key = instance.generate_key(secret, validation.required_text(label or "signing key", "--label", max_length=100))
     click.echo(f"Key {key.key_id} generated: {instance.key_path(key.key_id)}")
     click.echo("Back this file up together with its passphrase: a lost key cannot sign stamps for its batches.")
 
@@ -145,7 +161,7 @@ def keys_generate(ctx: click.Context, label: str, unsafe_no_passphrase: bool) ->
 @click.pass_context
 def keys_list(ctx: click.Context) -> None:
     """List trusted public keys with their status."""
-    instance = open_instance(ctx)
+    instance = open_instance(ctx, read_only=True)
     signing = instance.store.setting("signing_key_id")
     for key in instance.trust.all():
         marker = " (signing key)" if key.key_id == signing else ""
@@ -158,7 +174,7 @@ def keys_list(ctx: click.Context) -> None:
 @click.pass_context
 def keys_export(ctx: click.Context, key_id: str | None, out: Path | None) -> None:
     """Export a public key as PEM (default: the signing key), for verifiers and inspectors."""
-    instance = open_instance(ctx)
+    instance = open_instance(ctx, read_only=True)
     pem = public_key_pem(instance.trust.get(key_id or instance.signing_key_id).public_key)
     if out:
         out.write_bytes(pem)
@@ -174,7 +190,8 @@ def keys_export(ctx: click.Context, key_id: str | None, out: Path | None) -> Non
 def keys_import(ctx: click.Context, pem_file: Path, label: str) -> None:
     """Trust another producer's public key (PEM from 'keys export')."""
     instance = open_instance(ctx)
-    key = instance.trust.add(load_public_key_pem(pem_file.read_bytes(), str(pem_file)), label)
+    key = instance.trust.add(load_public_key_pem(pem_file.read_bytes(), str(pem_file)),
+                             validation.required_text(label, "--label", max_length=100))
     click.echo(f"Key {key.key_id} trusted ({key.status}): {key.label}")
 
 
@@ -182,7 +199,7 @@ def keys_import(ctx: click.Context, pem_file: Path, label: str) -> None:
 @click.argument("key_id")
 @click.pass_context
 def keys_retire(ctx: click.Context, key_id: str) -> None:
-    """Mark a key retired: its stamps still verify, it should sign nothing new."""
+    """Mark a key retired: what it signed still verifies; new batches are signed with the current key."""
     key = open_instance(ctx).trust.set_status(key_id, "retired")
     click.echo(f"Key {key.key_id} is now retired.")
 
@@ -205,7 +222,7 @@ def add_list_show(group: click.Group, table: str, fields: tuple[str, ...]) -> No
     @group.command("list", help=f"List the {label}.")
     @click.pass_context
     def list_records(ctx: click.Context) -> None:
-        for row in open_instance(ctx).store.record_rows(table):
+        for row in open_instance(ctx, read_only=True).store.record_rows(table):
             summary = "  ".join(str(row["data"].get(field, "")) for field in fields)
             click.echo(f"{row['id']:>4}  {row['name']}  {summary}".rstrip())
 
@@ -213,7 +230,7 @@ def add_list_show(group: click.Group, table: str, fields: tuple[str, ...]) -> No
     @click.argument("record_id", type=RECORD_ID)
     @click.pass_context
     def show_record(ctx: click.Context, record_id: int) -> None:
-        row = open_instance(ctx).store.record_row(table, record_id)
+        row = open_instance(ctx, read_only=True).store.record_row(table, record_id)
         echo_json({"id": row["id"], **{k: row[k] for k in ("producer_id",) if k in row}, **row["data"]})
 
 
@@ -337,7 +354,7 @@ def _parse_step(text: str) -> dict[str, str]:
 @click.pass_context
 def batch_list(ctx: click.Context) -> None:
     """List batches with issued serials and recalls."""
-    for item in registry.list_batches(open_instance(ctx).store):
+    for item in registry.list_batches(open_instance(ctx, read_only=True).store):
         record = item.record
         recall = "  RECALLED" if item.recall else ""
         click.echo(f"{item.digest[:16]}  {record['batch']['lot_code']}  {record['product']['name']}  "
@@ -349,7 +366,7 @@ def batch_list(ctx: click.Context) -> None:
 @click.pass_context
 def batch_show(ctx: click.Context, batch_ref: str) -> None:
     """Show a batch's signed record as JSON (BATCH: digest prefix or lot code)."""
-    item = registry.find_batch(open_instance(ctx).store, batch_ref)
+    item = registry.find_batch(open_instance(ctx, read_only=True).store, batch_ref)
     echo_json({"digest": item.digest, "issued": item.issued, "recall": item.recall, "origin": item.origin, "record": item.record})
 
 
@@ -359,7 +376,7 @@ def batch_show(ctx: click.Context, batch_ref: str) -> None:
 @click.pass_context
 def batch_export(ctx: click.Context, batch_ref: str, out: Path | None) -> None:
     """Export a signed batch record for offline inspectors ('batch import' on their side)."""
-    document = registry.find_batch(open_instance(ctx).store, batch_ref).signed.export()
+    document = registry.find_batch(open_instance(ctx, read_only=True).store, batch_ref).signed.export()
     text = json.dumps(document, ensure_ascii=False, indent=2)
     if out:
         out.write_text(text + "\n", encoding="utf-8")
@@ -403,19 +420,24 @@ def issue(ctx: click.Context, batch_ref: str, count: int | None, reprint: str | 
     """Issue stamp codes for a batch: codes.csv (serial, code) and QR images."""
     if (count is None) == (reprint is None):
         raise click.ClickException("Give either --count N (new serials) or --reprint FIRST-LAST.")
+    if out is not None and out.exists():
+        raise click.ClickException(f"{out} already exists; choose another --out folder.")
     instance = open_instance(ctx)
     item = registry.find_batch(instance.store, batch_ref)
     serials = _reprint_serials(item, reprint) if reprint else None
-    destination = out or instance.output_dir / f"{item.record['batch']['lot_code'].replace('/', '-')}-{item.digest[:8]}"
-    if destination.exists() and out is None:
-        destination = _next_free(destination)
-    if destination.exists():
-        raise click.ClickException(f"{destination} already exists; choose another --out folder.")
-    key = _batch_signing_key(instance, item)
-    signer = StampSigner(key, item, instance.base_url)
-    serials = serials or allocate_serials(instance.store, item, count or 0)
-    with click.progressbar(length=len(serials), label=f"Serials {serials.first}-{serials.last}", file=sys.stderr) as bar:
-        written = write_outputs(signer.codes(serials), destination, images=images, progress=lambda done: bar.update(1))
+    signer = StampSigner(_batch_signing_key(instance, item), item, instance.base_url)
+    parent = out.parent if out is not None else instance.output_dir
+    with staged_output(parent) as staging:
+        if serials is None:
+            serials = allocate_serials(instance.store, item, count or 0)
+        try:
+            with click.progressbar(length=len(serials), label=f"Serials {serials.first}-{serials.last}", file=sys.stderr) as bar:
+                write_codes(staging, signer.codes(serials), images=images, progress=lambda done: bar.update(1))
+            written = publish(staging, out or default_destination(parent, item, serials))
+        except BaseException:
+            click.echo(f"Serials {serials.first}-{serials.last} are recorded but their files were not written. "
+                       f"Write them with: ocop-stamps issue {item.digest[:16]} --reprint {serials.first}-{serials.last}", err=True)
+            raise
     click.echo(f"{len(serials):,} codes (serials {serials.first}-{serials.last}) written to {written / 'codes.csv'}")
 
 
@@ -424,13 +446,6 @@ def _reprint_serials(item: StoredBatch, text: str) -> SerialRange:
     if not (first.strip().isdigit() and last.strip().isdigit()):
         raise click.ClickException("--reprint takes FIRST-LAST, e.g. --reprint 1-20.")
     return reprint_range(item, int(first), int(last))
-
-
-def _next_free(path: Path) -> Path:
-    number = 2
-    while path.with_name(f"{path.name}-{number}").exists():
-        number += 1
-    return path.with_name(f"{path.name}-{number}")
 
 
 def _batch_signing_key(instance: Instance, item: StoredBatch) -> Ed25519PrivateKey:
@@ -453,7 +468,7 @@ def load_key(instance: Instance, key_id: str) -> Ed25519PrivateKey:
 def verify(ctx: click.Context, code: str, as_json: bool, today_text: str | None) -> None:
     """Verify a stamp code or URL offline. Exit 0 genuine, 3 warning, 4 invalid."""
     today = validation.date(today_text, "--today", required=False)
-    instance = open_instance(ctx)
+    instance = open_instance(ctx, read_only=True)
     verifier = Verifier(instance.trust.keyring(), lambda prefix: registry.batch_by_prefix(instance.store, prefix))
     outcome = verifier.verify(code, today=today)
     if as_json:
@@ -485,7 +500,16 @@ def demo(root: Path | None, base_url: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point (ocop-stamps)."""
+    use_utf8_output()
     cli.main(args=argv, prog_name="ocop-stamps")
+
+
+def use_utf8_output() -> None:
+    """Vietnamese text on any console: Windows sends redirected output through its ANSI code page otherwise."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
+        if encoding != "utf8" and hasattr(stream, "reconfigure"):
+            stream.reconfigure(encoding="utf-8", errors="replace")
 
 
 if __name__ == "__main__":

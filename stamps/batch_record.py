@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from stamps.canonical import canonical_json
 from stamps.code import DIGEST_PREFIX_BYTES
-from stamps.errors import StampError
+from stamps.errors import StampError, ValidationError
 from stamps.records import Batch, FarmArea, Producer, Product
 
 RECORD_TAG = b"OCOP-BATCH-RECORD\x00"
@@ -46,6 +46,27 @@ def build_record(
         "farm_areas": [area.to_dict() for area in farm_areas],
         "batch": batch.to_dict(),
     }
+
+
+def check_record(record: Any) -> None:
+    """Refuse a record that our own records could not have produced (for imports from elsewhere)."""
+    try:
+        if not isinstance(record, dict) or record.get("format") != RECORD_FORMAT:
+            raise RecordSignatureError(f"The batch record is not of format {RECORD_FORMAT}.")
+        key_id = record.get("key_id")
+        if not (isinstance(key_id, str) and len(key_id) == 16 and all(c in "0123456789abcdef" for c in key_id)):
+            raise RecordSignatureError("The batch record's key_id must be 16 lower-case hex digits.")
+        rebuilt = build_record(
+            producer=Producer.from_input(record["producer"]), product=Product.from_input(record["product"]),
+            farm_areas=[FarmArea.from_input(area) for area in record["farm_areas"]], batch=Batch.from_input(record["batch"]),
+            key_id=key_id, signed_at=str(record["signed_at"]),
+        )
+    except (KeyError, TypeError, AttributeError):
+        raise RecordSignatureError("The batch record lacks required parts (producer, product, farm_areas, batch, signed_at).") from None
+    except ValidationError as error:
+        raise RecordSignatureError(f"The batch record is not valid: {error.diagnostics()}") from None
+    if rebuilt != record:
+        raise RecordSignatureError("The batch record holds fields or forms this version does not produce.")
 
 
 @dataclasses.dataclass(frozen=True)

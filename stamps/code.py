@@ -82,8 +82,8 @@ def encode_base32(data: bytes) -> str:
 
 
 def decode_base32(text: str) -> bytes:
-    """Strict base32: canonical only (unused trailing bits must be zero), any letter case."""
-    upper = text.upper()
+    """Strict base32: ASCII, canonical only (unused trailing bits must be zero), any letter case."""
+    upper = text.upper() if text.isascii() else ""
     if not upper or not _ALPHABET_SET.issuperset(upper):
         raise CodeFormatError("The code holds characters that base32 does not use.", kind="bad_base32")
     unused_bits = len(upper) * 5 % 8

@@ -11,7 +11,8 @@ from typing import Any
 from stamps import registry
 from stamps.code import BASE32_ALPHABET
 from stamps.instance import Instance
-from stamps.issuance import SerialRange, StampSigner, allocate_serials, write_outputs
+from stamps.issuance import (SerialRange, StampSigner, allocate_serials, default_destination, publish, staged_output,
+                             write_codes)
 from stamps.registry import StoredBatch
 from stamps.verify import Verification, Verifier
 
@@ -43,7 +44,9 @@ def run_demo(root: Path, base_url: str) -> DemoRun:
         batch = _load_records(instance, private_key, demo_data())
         serials = allocate_serials(instance.store, batch, DEMO_STAMPS)
         signer = StampSigner(private_key, batch, instance.base_url)
-        output = write_outputs(signer.codes(serials), instance.output_dir / f"{batch.record['batch']['lot_code']}-1", images=True)
+        with staged_output(instance.output_dir) as staging:
+            write_codes(staging, signer.codes(serials), images=True)
+            output = publish(staging, default_destination(instance.output_dir, batch, serials))
         verifier = Verifier(instance.trust.keyring(), lambda prefix: registry.batch_by_prefix(instance.store, prefix))
         genuine_url = signer.code(serials.first).url
         tampered_url = tamper(signer.code(_middle(serials)).url)

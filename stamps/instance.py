@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from keys.keyfile import generate_private_key, key_id, load_private_key, save_private_key
 from keys.truststore import TrustedKey, TrustStore
 from stamps.errors import InstanceError, KeyStoreError
+from stamps.qr import MAX_DEFAULT_VERSION, stamp_qr_version
 from stamps.store import Store
 from stamps.url import normalize_base_url
 
@@ -40,9 +41,18 @@ class Instance:
         self.trust = TrustStore(store)
 
     @classmethod
-    def create(cls, root: Path, base_url: str) -> "Instance":
-        """Create (or re-configure) an instance; its folder is private to the user."""
+    def create(cls, root: Path, base_url: str, *, allow_large_qr: bool = False) -> "Instance":
+        """Create (or re-configure) an instance; its folder is private to the user.
+
+        Refuses a base URL so long that stamps would need a QR larger than version 7
+        (45 x 45 modules), unless *allow_large_qr*.
+        """
         normalized = normalize_base_url(base_url)
+        version = stamp_qr_version(normalized)
+        if version > MAX_DEFAULT_VERSION and not allow_large_qr:
+            raise InstanceError(f"Base URL {normalized} is too long: stamps would need QR version {version}, "
+                                f"larger than version {MAX_DEFAULT_VERSION} (45 x 45 modules).",
+                                hint="Use a host of at most about 30 characters, or pass --allow-large-qr.")
         try:
             root.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as error:
@@ -52,12 +62,12 @@ class Instance:
         return instance
 
     @classmethod
-    def open(cls, root: Path) -> "Instance":
-        """Open an instance made by :meth:`create`."""
+    def open(cls, root: Path, *, read_only: bool = False) -> "Instance":
+        """Open an instance made by :meth:`create` (read-only: for commands that change nothing)."""
         if not (root / DB_NAME).exists():
             raise InstanceError(f"{root} is not an initialised instance.",
                                 hint="Run 'ocop-stamps init --base-url https://your-verifier.example.vn' first.")
-        return cls(root, Store(root / DB_NAME))
+        return cls(root, Store(root / DB_NAME, read_only=read_only))
 
     def close(self) -> None:
         self.store.close()

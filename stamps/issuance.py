@@ -9,10 +9,12 @@ written again with :func:`reprint_range` without issuing anything new.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import os
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -95,27 +97,34 @@ def reprint_range(batch: StoredBatch, first: int, last: int) -> SerialRange:
     return SerialRange(first, last)
 
 
-def write_outputs(
-    codes: Iterator[IssuedCode], destination: Path, *, images: bool,
-    progress: Callable[[int], None] = lambda done: None,
-) -> Path:
-    """Write codes.csv (serial, code) and, with *images*, one SVG and one PNG per code; all or nothing."""
-    if destination.exists():
-        raise IssuanceError(f"{destination} already exists; choose another --out folder.")
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    partial = destination.with_name(f".{destination.name}.partial-{os.getpid()}")
-    shutil.rmtree(partial, ignore_errors=True)
+@contextlib.contextmanager
+def staged_output(parent: Path) -> Iterator[Path]:
+    """A hidden working folder under *parent*, made before anything is issued (so an unwritable
+    place fails early) and removed unless :func:`publish` moved it into place."""
+    parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".issue-", suffix=".partial", dir=parent))
     try:
-        _write_into(partial, codes, images, progress)
-        partial.rename(destination)
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
-    return destination
+        yield staging
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
-def _write_into(folder: Path, codes: Iterator[IssuedCode], images: bool, progress: Callable[[int], None]) -> None:
-    folder.mkdir(parents=True)
+def default_destination(parent: Path, batch: StoredBatch, serials: SerialRange) -> Path:
+    """LOT-DIGEST8-FIRST-LAST under *parent*, made unique with -2, -3, ... if it exists."""
+    lot = batch.record["batch"]["lot_code"].replace("/", "-")
+    path = parent / f"{lot}-{batch.digest[:8]}-{serials.first:07d}-{serials.last:07d}"
+    number = 2
+    candidate = path
+    while candidate.exists():
+        candidate = path.with_name(f"{path.name}-{number}")
+        number += 1
+    return candidate
+
+
+def write_codes(
+    folder: Path, codes: Iterator[IssuedCode], *, images: bool, progress: Callable[[int], None] = lambda done: None,
+) -> None:
+    """codes.csv (serial, code), synced to disk, and with *images* one SVG and one PNG per code."""
     if images:
         (folder / "svg").mkdir()
         (folder / "png").mkdir()
@@ -129,3 +138,13 @@ def _write_into(folder: Path, codes: Iterator[IssuedCode], images: bool, progres
                 save_svg(symbol, folder / "svg" / f"{issued.serial:07d}.svg")
                 save_png(symbol, folder / "png" / f"{issued.serial:07d}.png")
             progress(done)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def publish(staging: Path, destination: Path) -> Path:
+    """Move a complete staging folder to its final name (refusing to replace anything)."""
+    if destination.exists():
+        raise IssuanceError(f"{destination} already exists; it was not replaced.")
+    staging.rename(destination)
+    return destination

@@ -7,9 +7,11 @@ from pathlib import Path
 import segno
 from segno import consts
 
-from stamps.url import MODE_ALPHANUMERIC, MODE_BYTE, qr_segments
+from stamps.code import TOKEN_CHARS
+from stamps.url import MODE_ALPHANUMERIC, MODE_BYTE, code_url, qr_segments
 
 ERROR_LEVEL = "M"
+MAX_DEFAULT_VERSION = 7
 QUIET_ZONE_MODULES = 4
 _SEGNO_MODES = {MODE_BYTE: consts.MODE_BYTE, MODE_ALPHANUMERIC: consts.MODE_ALPHANUMERIC}
 
@@ -29,3 +31,8 @@ def save_svg(symbol: segno.QRCode, path: Path, *, scale: float = 4) -> None:
 def save_png(symbol: segno.QRCode, path: Path, *, scale: int = 8) -> None:
     """A PNG with *scale* pixels per module and the 4-module quiet zone."""
     symbol.save(str(path), kind="png", scale=scale, border=QUIET_ZONE_MODULES)
+
+
+def stamp_qr_version(base_url: str) -> int:
+    """The QR version every stamp behind *base_url* gets (all tokens have the same length)."""
+    return int(make_qr(code_url(base_url, "A" * TOKEN_CHARS)).version)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from decimal import Decimal
 from typing import Any, Mapping
 
@@ -91,8 +92,15 @@ def _is_phone(phone: str) -> bool:
 
 
 def _is_tax_code(code: str) -> bool:
-    head, _, branch = code.partition("-")
-    return head.isdigit() and len(head) == 10 and (not branch or (branch.isdigit() and len(branch) == 3))
+    return re.fullmatch(r"[0-9]{10}(-[0-9]{3})?", code) is not None
+
+
+def _sha256_hex(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not (isinstance(value, str) and re.fullmatch(r"[0-9a-f]{64}", value)):
+        raise ValidationError("image_sha256", "must be 64 lower-case hex digits (it is set from the image file)")
+    return value
 
 
 @dataclasses.dataclass(frozen=True)
@@ -204,7 +212,7 @@ class Product:
             gtin=v.gtin(data.get("gtin")),
             standards=v.text_list(data.get("standards"), "standards"),
             description=v.text(data.get("description"), "description", required=False, max_length=2000),
-            image_sha256=v.text(data.get("image_sha256"), "image_sha256", required=False, max_length=64),
+            image_sha256=_sha256_hex(data.get("image_sha256")),
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from keys.keyfile import key_id
 from keys.truststore import TrustStore
 from stamps import validation as v
-from stamps.batch_record import SignedBatchRecord, build_record
+from stamps.batch_record import SignedBatchRecord, build_record, check_record
 from stamps.errors import NotFoundError, StampError, ValidationError
 from stamps.records import Batch, FarmArea, Producer, Product, image_kind
 from stamps.store import MAX_RECORD_ID, Store, utc_now
@@ -35,6 +35,8 @@ def add_farm_area(store: Store, producer_id: int, data: Mapping[str, Any]) -> in
 
 def add_product(store: Store, producer_id: int, data: Mapping[str, Any], image: bytes | None = None) -> int:
     fields = dict(data)
+    if "image_sha256" in fields:
+        raise ValidationError("image_sha256", "is computed from the image file (--image); do not give it")
     image_type = image_kind(image) if image is not None else None
     if image is not None:
         fields["image_sha256"] = hashlib.sha256(image).hexdigest()
@@ -170,21 +172,22 @@ def _stored_batch(store: Store, row: dict[str, Any]) -> StoredBatch:
 def recall_batch(store: Store, reference: str, reason: str, kind: str = "voluntary", on: dt.date | None = None) -> StoredBatch:
     """Record a recall (thu hồi): every stamp of the batch then verifies as recalled."""
     batch = find_batch(store, reference)
-    if batch.recall:
-        raise StampError(f"Batch {batch.digest[:12]} was already recalled on {batch.recall['recalled_on']}.")
     cleaned_reason = v.required_text(reason, "reason", max_length=500)
     cleaned_kind = v.choice(kind, "kind", RECALL_KINDS)
     with store.write() as db:
+        earlier = db.execute("SELECT recalled_on FROM recalls WHERE batch_digest = ?", [batch.digest]).fetchone()
+        if earlier:
+            raise StampError(f"Batch {batch.digest[:12]} was already recalled on {earlier[0]}.")
         db.table("recalls").insert({"batch_digest": batch.digest, "kind": cleaned_kind, "reason": cleaned_reason,
-                              "recalled_on": (on or dt.date.today()).isoformat(), "recorded_at": utc_now()})
+                                    "recalled_on": (on or dt.date.today()).isoformat(), "recorded_at": utc_now()})
     return find_batch(store, batch.digest)
 
 
 def import_batch(store: Store, document: Any) -> StoredBatch:
     """Store a batch exported by another instance, after checking it against the trust store."""
     signed = SignedBatchRecord.from_export(document)
-    record = signed.record
-    trusted = TrustStore(store).get(str(record.get("key_id", "")))
+    check_record(signed.record)
+    trusted = TrustStore(store).get(signed.record["key_id"])
     signed.verify(trusted.public_key)
     _insert_batch(store, signed, origin="imported")
     return find_batch(store, signed.digest.hex())
@@ -198,4 +201,6 @@ def load_json_file(path: Path) -> Any:
         raise StampError(f"{path} is not UTF-8 text.", hint="Save it as UTF-8 (e.g. 'Save as... UTF-8' in your editor).") from None
     except json.JSONDecodeError as error:
         raise StampError(f"{path} is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg}).") from None
+    except (ValueError, RecursionError):
+        raise StampError(f"{path} is not JSON this tool can read (too deeply nested or a number too long).") from None
 

@@ -59,17 +59,14 @@ def utc_now() -> str:
 class Store:
     """A handle on one instance database."""
 
-    def __init__(self, path: Path, *, create: bool = False) -> None:
+    def __init__(self, path: Path, *, create: bool = False, read_only: bool = False) -> None:
         if not create and not path.exists():
             raise InstanceError(f"No database at {path}.", hint="Run 'ocop-stamps init --base-url URL' first.")
         try:
-            connection = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_SECONDS)
-            self.db = Database(connection)
-            self.db.enable_wal()
-            connection.execute("PRAGMA foreign_keys = ON")
-            connection.executescript(_SCHEMA)
+            connection = _connect_read_only(path) if read_only else _connect(path)
         except sqlite3.DatabaseError as error:
             raise InstanceError(f"Cannot open the database {path}: {error}.") from None
+        self.db = Database(connection)
         self.path = path
 
     def close(self) -> None:
@@ -113,6 +110,27 @@ class Store:
 
     def record_rows(self, table: str) -> list[dict[str, Any]]:
         return [_decoded(row) for row in self.db.table(table).rows_where(order_by="id", select="*")]
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    """A read-write connection in WAL mode, schema in place, waiting up to 30 s for other writers."""
+    connection = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_SECONDS)
+    Database(connection).enable_wal()
+    connection.execute("PRAGMA foreign_keys = ON")
+    connection.executescript(_SCHEMA)
+    return connection
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    """A connection that never writes, so an inspector can read an instance on read-only media."""
+    uri = path.resolve().as_uri() + "?mode=ro"
+    try:
+        connection = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_SECONDS)
+        connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return connection
+    except sqlite3.OperationalError:
+        # A WAL database in a folder we cannot write to: read it as an unchanging file.
+        return sqlite3.connect(uri + "&immutable=1", uri=True)
 
 
 def _decoded(row: dict[str, Any]) -> dict[str, Any]:

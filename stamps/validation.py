@@ -26,8 +26,8 @@ def text(value: Any, field: str, *, required: bool = True, max_length: int = 300
     cleaned = unicodedata.normalize("NFC", value.strip())
     if len(cleaned) > max_length:
         raise ValidationError(field, f"must be at most {max_length} characters")
-    if any(unicodedata.category(char) == "Cc" for char in cleaned):
-        raise ValidationError(field, "must not contain control characters")
+    if any(unicodedata.category(char) in ("Cc", "Cs") for char in cleaned):
+        raise ValidationError(field, "must not contain control characters or broken (non-Unicode) text")
     return cleaned
 
 
@@ -141,7 +141,7 @@ def gtin(value: Any, field: str = "gtin") -> str | None:
     if value is None or str(value).strip() == "":
         return None
     digits = str(value).strip().replace(" ", "")
-    if not digits.isdigit() or len(digits) not in (8, 12, 13, 14):
+    if not re.fullmatch(r"[0-9]+", digits) or len(digits) not in (8, 12, 13, 14):
         raise ValidationError(field, "must be 8, 12, 13 or 14 digits")
     if gs1_check_digit(digits[:-1]) != int(digits[-1]):
         raise ValidationError(field, "has a wrong check digit", hint=f"The last digit should be {gs1_check_digit(digits[:-1])}.")

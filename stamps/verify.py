@@ -58,6 +58,7 @@ REASONS: dict[str, tuple[str, str]] = {
     "signature_mismatch": ("The signature does not match the code: it was altered or made up.", "Chữ ký không khớp: mã đã bị sửa hoặc làm giả."),
     "key_revoked": ("The producer's signing key was revoked.", "Khóa ký của chủ thể đã bị thu hồi."),
     "batch_unknown": ("Signed by a trusted key, but the batch record is not known here.", "Chữ ký hợp lệ nhưng chưa có hồ sơ lô hàng này."),
+    "record_mismatch": ("The batch record found is not the one this stamp names.", "Hồ sơ lô hàng không phải hồ sơ mà tem này ghi."),
     "key_mismatch": ("The batch was signed by another key than this stamp.", "Lô hàng được ký bằng khóa khác với tem."),
     "record_signature_mismatch": ("The stored batch record does not match its signature.", "Hồ sơ lô hàng không khớp chữ ký."),
     "serial_out_of_range": ("The serial is beyond the batch quantity.", "Số sê-ri vượt quá số lượng của lô."),
@@ -164,6 +165,8 @@ class Verifier:
         return dataclasses.replace(found, result=Result.GENUINE_WARNING if warnings else Result.GENUINE, reasons=warnings)
 
     def _batch_problem(self, batch: StoredBatch, stamp: UnverifiedStamp, key: TrustedKey) -> str | None:
+        if batch.signed.digest_prefix != stamp.digest_prefix:
+            return "record_mismatch"
         if batch.record.get("key_id") != key.key_id:
             return "key_mismatch"
         cache_key = (batch.signed.digest, key.key_id)

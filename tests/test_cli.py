@@ -504,7 +504,7 @@ def test_issue_uses_a_new_default_folder_each_time(world: World) -> None:
     ok(invoke(world.inst, "issue", "L1", "--count", 2))
     ok(invoke(world.inst, "issue", "L1", "--count", 3))
     folders = sorted((world.inst / "output").iterdir())
-    assert [folder.name for folder in folders] == [f"L1-{world.l1[:8]}", f"L1-{world.l1[:8]}-2"]
+    assert [folder.name for folder in folders] == [f"L1-{world.l1[:8]}-0000006-0000007", f"L1-{world.l1[:8]}-0000008-0000010"]
     assert_issued_output(folders[0], range(6, 8))
     assert_issued_output(folders[1], range(8, 11))
     assert batch_issued(world.inst, "L1") == "10/10"
