@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import sys
 import tempfile
@@ -442,10 +443,10 @@ def issue(ctx: click.Context, batch_ref: str, count: int | None, reprint: str | 
 
 
 def _reprint_serials(item: StoredBatch, text: str) -> SerialRange:
-    first, _, last = text.partition("-")
-    if not (first.strip().isdigit() and last.strip().isdigit()):
+    match = re.fullmatch(r"\s*([0-9]+)\s*-\s*([0-9]+)\s*", text)
+    if not match:
         raise click.ClickException("--reprint takes FIRST-LAST, e.g. --reprint 1-20.")
-    return reprint_range(item, int(first), int(last))
+    return reprint_range(item, int(match.group(1)), int(match.group(2)))
 
 
 def _batch_signing_key(instance: Instance, item: StoredBatch) -> Ed25519PrivateKey:
