@@ -124,11 +124,11 @@ def _insert_batch(store: Store, signed: SignedBatchRecord, origin: str) -> None:
 
 def find_batch(store: Store, reference: str) -> StoredBatch:
     """A batch by digest (or a prefix of at least 8 hex digits) or by its lot code."""
-    rows = _batch_rows(store, reference.strip())
-    if len(rows) != 1:
-        problem = "matches several batches; give more of the digest" if rows else "is not a known batch"
+    prefixes = _matching_prefixes(store, reference.strip())
+    if len(prefixes) != 1:
+        problem = "matches several batches; give more of the digest" if prefixes else "is not a known batch"
         raise NotFoundError(f"{reference!r} {problem}.", hint="List batches with 'ocop-stamps batch list'.")
-    return _stored_batch(store, rows[0])
+    return _stored_batch(store, prefixes[0])
 
 
 def batch_by_prefix(store: Store, digest_prefix: bytes) -> StoredBatch | None:
@@ -151,20 +151,24 @@ WHERE b.digest_prefix = ?
 
 
 def list_batches(store: Store) -> list[StoredBatch]:
-    return [_stored_batch(store, row) for row in store.db.table("batches").rows_where(order_by="created_at")]
+    rows = store.db.table("batches").rows_where(select="digest_prefix", order_by="created_at")
+    return [_stored_batch(store, row["digest_prefix"]) for row in rows]
 
 
-def _batch_rows(store: Store, reference: str) -> list[dict[str, Any]]:
+def _matching_prefixes(store: Store, reference: str) -> list[str]:
+    """The digest prefixes of the batches *reference* names (a digest prefix first, else a lot code)."""
+    batches = store.db.table("batches")
     lowered = reference.lower()
     if len(lowered) >= 8 and all(char in "0123456789abcdef" for char in lowered):
-        rows = list(store.db.table("batches").rows_where("digest LIKE ?", [lowered + "%"]))
+        rows = list(batches.rows_where("digest LIKE ?", [lowered + "%"], select="digest_prefix"))
         if rows:
-            return rows
-    return list(store.db.table("batches").rows_where("lot_code = ?", [reference]))
+            return [row["digest_prefix"] for row in rows]
+    return [row["digest_prefix"] for row in batches.rows_where("lot_code = ?", [reference], select="digest_prefix")]
 
 
-def _stored_batch(store: Store, row: dict[str, Any]) -> StoredBatch:
-    found = batch_by_prefix(store, bytes.fromhex(row["digest_prefix"]))
+def _stored_batch(store: Store, digest_prefix: str) -> StoredBatch:
+    """The full batch behind a digest prefix that is known to be in the store."""
+    found = batch_by_prefix(store, bytes.fromhex(digest_prefix))
     assert found is not None
     return found
 
