@@ -29,7 +29,6 @@ from stamps.issuance import (SerialRange, StampSigner, allocate_serials, default
 from stamps.present import text_report
 from stamps.registry import StoredBatch
 from stamps.store import MAX_RECORD_ID
-from stamps.verify import Verifier
 
 PASSPHRASE_ENV = "OCOP_STAMPS_PASSPHRASE"
 EXIT_CODES = {"genuine": 0, "warning": 3, "invalid": 4}
@@ -470,7 +469,7 @@ def verify(ctx: click.Context, code: str, as_json: bool, today_text: str | None)
     """Verify a stamp code or URL offline. Exit 0 genuine, 3 warning, 4 invalid."""
     today = validation.date(today_text, "--today", required=False)
     instance = open_instance(ctx, read_only=True)
-    verifier = Verifier(instance.trust.keyring(), lambda prefix: registry.batch_by_prefix(instance.store, prefix))
+    verifier = instance.verifier()
     outcome = verifier.verify(code, today=today)
     if as_json:
         echo_json(outcome.to_json())

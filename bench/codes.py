@@ -130,7 +130,7 @@ def raw_verify(public_key: Ed25519PublicKey, pairs: list[tuple[bytes, bytes]]) -
 
 def make_verifier(instance: Instance) -> Verifier:
     """The verifier exactly as cli.py's `verify` builds it."""
-    return Verifier(instance.trust.keyring(), lambda prefix: registry.batch_by_prefix(instance.store, prefix))
+    return instance.verifier()
 
 
 def project_verify(verifier: Verifier, urls: list[str]) -> list[Result]:

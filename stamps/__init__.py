@@ -5,13 +5,12 @@ Where to start::
     from stamps.instance import Instance
     from stamps import registry
     from stamps.issuance import StampSigner, allocate_serials
-    from stamps.verify import Verifier
 
     instance = Instance.open(path)
     batch = registry.find_batch(instance.store, "PH14-2611-01")
     signer = StampSigner(instance.private_key(batch.record["key_id"], passphrase), batch, instance.base_url)
     code = signer.code(allocate_serials(instance.store, batch, 1).first)
-    verifier = Verifier(instance.trust.keyring(), lambda p: registry.batch_by_prefix(instance.store, p))
+    verifier = instance.verifier()
     assert verifier.verify(code.url).result.value == "genuine"
 
 The format is specified in docs/stamp-format.md.

@@ -14,7 +14,7 @@ from stamps.instance import Instance
 from stamps.issuance import (SerialRange, StampSigner, allocate_serials, default_destination, publish, staged_output,
                              write_codes)
 from stamps.registry import StoredBatch
-from stamps.verify import Verification, Verifier
+from stamps.verify import Verification
 
 DEMO_PASSPHRASE = b"demo passphrase - not for real keys"
 DEMO_STAMPS = 20
@@ -47,7 +47,7 @@ def run_demo(root: Path, base_url: str) -> DemoRun:
         with staged_output(instance.output_dir) as staging:
             write_codes(staging, signer.codes(serials), images=True)
             output = publish(staging, default_destination(instance.output_dir, batch, serials))
-        verifier = Verifier(instance.trust.keyring(), lambda prefix: registry.batch_by_prefix(instance.store, prefix))
+        verifier = instance.verifier()
         genuine_url = signer.code(serials.first).url
         tampered_url = tamper(signer.code(_middle(serials)).url)
         return DemoRun(root, batch, output, genuine_url, verifier.verify(genuine_url), tampered_url, verifier.verify(tampered_url))

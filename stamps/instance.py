@@ -19,6 +19,8 @@ from stamps.errors import InstanceError, KeyStoreError
 from stamps.qr import MAX_DEFAULT_VERSION, stamp_qr_version
 from stamps.store import Store
 from stamps.url import normalize_base_url
+from stamps.verify import Verifier
+from stamps import registry
 
 HOME_ENV = "OCOP_STAMPS_HOME"
 DB_NAME = "ocop-stamps.db"
@@ -71,6 +73,10 @@ class Instance:
 
     def close(self) -> None:
         self.store.close()
+
+    def verifier(self) -> Verifier:
+        """A verifier over this instance's trust store and batch records (public keys only)."""
+        return Verifier(self.trust.keyring(), lambda prefix: registry.batch_by_prefix(self.store, prefix))
 
     @property
     def keys_dir(self) -> Path:

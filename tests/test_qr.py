@@ -15,13 +15,12 @@ from PIL import Image
 from qrcode.util import MODE_8BIT_BYTE, MODE_ALPHA_NUM, QRData
 
 from keys.keyfile import key_hint
-from stamps import registry
 from stamps.code import STAMP_TAG, encode_base32, header_bytes
 from stamps.demo import run_demo
 from stamps.instance import Instance
 from stamps.qr import make_qr
 from stamps.url import code_url, qr_segments
-from stamps.verify import Result, Verifier
+from stamps.verify import Result
 
 HOST_30 = "ocop-truyxuat.dienbien.gov.vn"  # 29 characters + 1 below
 BASE_URLS = ["https://" + HOST_30 + "x", "http://" + HOST_30 + "x", "https://truyxuat.example.vn", "http://192.168.1.20:8000"]
@@ -93,7 +92,7 @@ def test_issued_pngs_decode_to_the_issued_codes_which_verify(tmp_path: Path) -> 
     assert len(issued) == 20 and len(list((run.output / "svg").glob("*.svg"))) == 20
     instance = Instance.open(run.instance_root)
     try:
-        verifier = Verifier(instance.trust.keyring(), lambda prefix: registry.batch_by_prefix(instance.store, prefix))
+        verifier = instance.verifier()
         for serial, url in issued.items():
             [found] = decode_png(run.output / "png" / f"{serial:07d}.png")
             assert found.text == url

@@ -12,10 +12,8 @@ from typing import Any, Mapping
 
 from flask import Flask, current_app, g, jsonify, render_template, request
 
-from stamps import registry
 from stamps.errors import StampError
 from stamps.instance import Instance, default_root
-from stamps.verify import Verifier
 
 MAX_CODE_LENGTH = 2048
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -51,7 +49,7 @@ def verify_api() -> Any:
     if not code or len(code) > MAX_CODE_LENGTH:
         return jsonify({"error": "missing_code", "message": "Give the stamp code or URL as ?code=..."}), 400
     instance = _instance()
-    verifier = Verifier(instance.trust.keyring(), lambda prefix: registry.batch_by_prefix(instance.store, prefix))
+    verifier = instance.verifier()
     return jsonify(verifier.verify(code).to_json())
 
 
