@@ -28,7 +28,12 @@ from stamps.issuance import (SerialRange, StampSigner, allocate_serials, default
                              staged_output, write_codes)
 from stamps.present import text_report
 from stamps.registry import StoredBatch
+from stamps.scanlog import DEFAULT_COPY_THRESHOLD
 from stamps.store import MAX_RECORD_ID
+from verify_server import create_app
+from verify_server.background import lan_address, start_verifier, stop_verifier
+from verify_server.serve import check_port_free, default_server, default_workers
+from verify_server.serve import run as run_server
 
 PASSPHRASE_ENV = "OCOP_STAMPS_PASSPHRASE"
 EXIT_CODES = {"genuine": 0, "warning": 3, "invalid": 4}
@@ -479,13 +484,45 @@ def verify(ctx: click.Context, code: str, as_json: bool, today_text: str | None)
 
 
 @cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every network of this machine).")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
+@click.option("--workers", type=click.IntRange(1, 64), help="Worker processes (threads with waitress). Default: 2 per core + 1.")
+@click.option("--server", "server_name", type=click.Choice(["gunicorn", "waitress"]),
+              help="WSGI server. Default: gunicorn, or waitress on Windows.")
+@click.option("--dev", is_flag=True, help="Use Flask's development server instead (one process; not for production).")
+@click.option("--copy-threshold", default=DEFAULT_COPY_THRESHOLD, show_default=True, type=click.IntRange(0, None),
+              help="Earlier scans of one unit above which a genuine stamp is shown as a possible copy.")
+@click.option("--access-log/--no-access-log", default=True, show_default=True, help="Log each request (never the client's IP).")
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, workers: int | None, server_name: str | None, dev: bool,
+          copy_threshold: int, access_log: bool) -> None:
+    """Start the web verifier that stamp QR codes open (reads this instance; needs no private key)."""
+    open_instance(ctx, read_only=True).close()
+    server = "dev" if dev else server_name or default_server()
+    workers = workers or default_workers()
+    app = create_app({"INSTANCE": str(ctx.obj), "COPY_THRESHOLD": copy_threshold})
+    check_port_free(host, port)
+    shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    click.echo(f"Verifier for {ctx.obj} on http://{shown_host}:{port}/ ({server}, {workers} workers). Stop with Ctrl+C.", err=True)
+    run_server(app, host=host, port=port, workers=workers, server=server, access_log=access_log)
+
+
+@cli.command()
 @click.option("--dir", "root", type=click.Path(file_okay=False, path_type=Path),
               help="Where to create the demo instance (must not exist; default: a new temporary folder).")
-@click.option("--base-url", default="http://localhost:8000", show_default=True, help="Verifier address the demo stamps carry.")
-def demo(root: Path | None, base_url: str) -> None:
-    """Run the whole flow on a throw-away instance: records, a signed batch, 20 stamps, two verifications."""
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port of the demo verifier.")
+@click.option("--lan", is_flag=True, help="Issue the stamps for this machine's LAN address, so a phone on the same Wi-Fi can scan them.")
+@click.option("--base-url", help="Verifier address the demo stamps carry (default: http://localhost:PORT, or the LAN address with --lan).")
+@click.option("--serve/--no-serve", "serving", default=True, show_default=True,
+              help="Start the verifier on this machine and print a stamp URL to open.")
+def demo(root: Path | None, port: int, lan: bool, base_url: str | None, serving: bool) -> None:
+    """Run the whole flow on a throw-away instance: records, a signed batch, 20 stamps, verification, the verifier."""
     if root is not None and root.exists():
         raise click.ClickException(f"{root} already exists; the demo needs a new folder.")
+    host = "0.0.0.0" if lan else "127.0.0.1"
+    base_url = base_url or f"http://{demo_host(lan)}:{port}"
+    if serving:
+        check_port_free(host, port)
     root = root or Path(tempfile.mkdtemp(prefix="ocop-stamps-demo-"))
     run = run_demo(root, base_url)
     record = run.batch.record
@@ -496,6 +533,42 @@ def demo(root: Path | None, base_url: str) -> None:
     click.echo(f"\n$ ocop-stamps verify {run.genuine_url}\n{text_report(run.genuine)}")
     click.echo(f"\n$ ocop-stamps verify {run.tampered_url}   # one character changed\n{text_report(run.tampered)}")
     click.echo(f"\nTry it yourself: ocop-stamps --instance {run.instance_root} verify \"$(sed -n 2p {run.output / 'codes.csv'} | cut -d, -f2)\"")
+    if serving:
+        serve_demo(run.instance_root, host, port, local_stamp_url(run.genuine_url, base_url, port))
+
+
+def demo_host(lan: bool) -> str:
+    if not lan:
+        return "localhost"
+    address = lan_address()
+    if address is None:
+        raise click.ClickException("This machine has no LAN address (is it connected to Wi-Fi or a network?); run the demo without --lan.")
+    return address
+
+
+def local_stamp_url(stamp_url: str, base_url: str, port: int) -> str:
+    """The stamp URL itself when it points at the demo verifier, else the same path on this machine."""
+    if base_url.rstrip("/").lower().endswith(f":{port}"):
+        return stamp_url
+    return f"http://127.0.0.1:{port}/" + stamp_url.split("/", 3)[3]
+
+
+def serve_demo(instance_root: Path, host: str, port: int, url: str) -> None:
+    """Start the verifier, print the one URL to open, and keep serving until Enter (at once when not interactive)."""
+    child = start_verifier(instance_root, host, port, quiet=not sys.stdin.isatty())
+    try:
+        click.echo(f"\nThe verifier is running. Open this stamp in a browser (Mở tem này trong trình duyệt):\n  {url}")
+        if sys.stdin.isatty():
+            click.echo("Scan the QR images with a phone on the same network when the stamps carry this machine's LAN address "
+                       "(--lan). Press Enter to stop the verifier.")
+            sys.stdin.readline()
+        else:
+            click.echo("(Not an interactive terminal: the verifier answered and is stopped again. "
+                       f"Start it with: ocop-stamps --instance {instance_root} serve --port {port})")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop_verifier(child)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -64,12 +64,15 @@ class Instance:
         return instance
 
     @classmethod
-    def open(cls, root: Path, *, read_only: bool = False) -> "Instance":
-        """Open an instance made by :meth:`create` (read-only: for commands that change nothing)."""
+    def open(cls, root: Path, *, read_only: bool = False, durable: bool = True) -> "Instance":
+        """Open an instance made by :meth:`create` (read-only: for commands that change nothing).
+
+        ``durable=False`` is for the verifier's scan log: see :class:`Store`.
+        """
         if not (root / DB_NAME).exists():
             raise InstanceError(f"{root} is not an initialised instance.",
                                 hint="Run 'ocop-stamps init --base-url https://your-verifier.example.vn' first.")
-        return cls(root, Store(root / DB_NAME, read_only=read_only))
+        return cls(root, Store(root / DB_NAME, read_only=read_only, durable=durable))
 
     def close(self) -> None:
         self.store.close()

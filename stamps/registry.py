@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import json
 from pathlib import Path
@@ -44,6 +45,17 @@ def add_product(store: Store, producer_id: int, data: Mapping[str, Any], image: 
     store.record_row("producers", producer_id)
     values = {"producer_id": producer_id, "name": product.name, "image": image, "image_type": image_type}
     return store.add_record("products", values, product.to_dict())
+
+
+def product_image(store: Store, sha256: str) -> tuple[bytes, str] | None:
+    """The product thumbnail whose SHA-256 a signed record names, with its media type; None if not held here."""
+    if len(sha256) != 64 or any(char not in "0123456789abcdef" for char in sha256):
+        return None
+    row = store.db.execute("SELECT image, image_type FROM products WHERE image IS NOT NULL "
+                           "AND json_extract(data, '$.image_sha256') = ? LIMIT 1", [sha256]).fetchone()
+    if row is None or hashlib.sha256(row[0]).hexdigest() != sha256:
+        return None
+    return bytes(row[0]), str(row[1])
 
 
 def producer(store: Store, producer_id: int) -> Producer:
@@ -138,7 +150,13 @@ def batch_by_prefix(store: Store, digest_prefix: bytes) -> StoredBatch | None:
         return None
     record, signature, origin, issued, kind, reason, recalled_on = row
     recall = {"kind": kind, "reason": reason, "recalled_on": recalled_on} if kind else None
-    return StoredBatch(SignedBatchRecord(record.encode("utf-8"), bytes.fromhex(signature)), origin, int(issued), recall)
+    return StoredBatch(_signed_record(record, signature), origin, int(issued), recall)
+
+
+@functools.lru_cache(maxsize=1024)
+def _signed_record(record: str, signature: str) -> SignedBatchRecord:
+    """Signed records never change, so a verifier parses and hashes each one once (recalls are read every time)."""
+    return SignedBatchRecord(record.encode("utf-8"), bytes.fromhex(signature))
 
 
 _BATCH_BY_PREFIX = """

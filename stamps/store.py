@@ -1,7 +1,10 @@
 """The embedded store: SQLite through sqlite-utils, WAL mode, one transaction per change.
 
 Tables: settings, producers, farm_areas, products, batches (signed records),
-serial_ranges (issued serials), recalls and trusted_keys (the trust store).
+serial_ranges (issued serials), recalls, trusted_keys (the trust store) and
+scans (the verifier's scan log). Every change to trusted_keys bumps the
+``trust_generation`` setting (by trigger), so a long-running verifier knows
+when to reload its keys.
 Records keep their validated JSON form in a ``data`` column; the columns
 beside it are what lists and look-ups need.
 """
@@ -48,7 +51,15 @@ CREATE TABLE IF NOT EXISTS trusted_keys (
     key_id TEXT PRIMARY KEY, public_key TEXT NOT NULL UNIQUE, label TEXT NOT NULL,
     status TEXT NOT NULL CHECK (status IN ('active', 'retired', 'revoked')),
     reason TEXT, added_at TEXT NOT NULL, updated_at TEXT NOT NULL);
-"""
+CREATE TABLE IF NOT EXISTS scans (
+    id INTEGER PRIMARY KEY, digest_prefix TEXT NOT NULL, serial INTEGER NOT NULL, scanned_at TEXT NOT NULL,
+    result TEXT NOT NULL, client TEXT NOT NULL, counted INTEGER NOT NULL CHECK (counted IN (0, 1)));
+CREATE INDEX IF NOT EXISTS scans_unit ON scans(digest_prefix, serial, counted);
+""" + "".join(f"""
+CREATE TRIGGER IF NOT EXISTS trusted_keys_{event.lower()} AFTER {event} ON trusted_keys BEGIN
+    INSERT OR IGNORE INTO settings (name, value) VALUES ('trust_generation', '0');
+    UPDATE settings SET value = CAST(value AS INTEGER) + 1 WHERE name = 'trust_generation';
+END;""" for event in ("INSERT", "UPDATE", "DELETE"))
 
 
 def utc_now() -> str:
@@ -59,11 +70,19 @@ def utc_now() -> str:
 class Store:
     """A handle on one instance database."""
 
-    def __init__(self, path: Path, *, create: bool = False, read_only: bool = False) -> None:
+    def __init__(self, path: Path, *, create: bool = False, read_only: bool = False, durable: bool = True) -> None:
+        """Open (or *create*) the database; ``durable=False`` lets a commit skip the disk flush.
+
+        Without the flush (SQLite's synchronous=NORMAL in WAL mode) a commit
+        survives a crash of the program but not a power cut; the verifier uses
+        it for its scan log, the CLI never does.
+        """
         if not create and not path.exists():
             raise InstanceError(f"No database at {path}.", hint="Run 'ocop-stamps init --base-url URL' first.")
         try:
             connection = _connect_read_only(path) if read_only else _connect(path)
+            if not durable:
+                connection.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.DatabaseError as error:
             raise InstanceError(f"Cannot open the database {path}: {error}.") from None
         self.db = Database(connection)

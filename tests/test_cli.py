@@ -16,18 +16,22 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import click
 import pytest
 from click.testing import CliRunner, Result
 
+import cli as cli_module
 from cli import PASSPHRASE_ENV
 from cli import cli as ocop_cli
 from stamps.code import BASE32_ALPHABET, TOKEN_CHARS
 from stamps.demo import DEMO_STAMPS
+from verify_server.background import stop_verifier, wait_until_ready
 
 # ---------------------------------------------------------------------------------------------------
 # shared helpers and fixtures
@@ -776,9 +780,70 @@ def test_demo_refuses_an_existing_folder(tmp_path: Path) -> None:
 
 
 def test_demo_runs(tmp_path: Path) -> None:
-    out = ok(CliRunner().invoke(ocop_cli, ["demo", "--dir", str(tmp_path / "demo")]))
+    out = ok(CliRunner().invoke(ocop_cli, ["demo", "--dir", str(tmp_path / "demo"), "--no-serve"]))
     assert "GENUINE: Tem chính hãng" in out and "INVALID: Tem giả" in out
     assert len(read_codes(next((tmp_path / "demo" / "output").iterdir()))) == 1 + DEMO_STAMPS
+    assert "The verifier is running" not in out
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_demo_starts_the_verifier_and_prints_one_url_to_open(tmp_path: Path) -> None:
+    port = free_port()
+    out = ok(CliRunner().invoke(ocop_cli, ["demo", "--dir", str(tmp_path / "demo"), "--port", str(port)]))
+    urls = [line.strip() for line in out.splitlines() if line.strip().startswith(f"http://LOCALHOST:{port}/V/")]
+    assert len(urls) == 1 and "The verifier is running" in out and "verifier answered and is stopped" in out
+    assert read_codes(next((tmp_path / "demo" / "output").iterdir()))[1][1] == urls[0]
+    with socket.socket() as probe:  # stopped again: nothing listens (SO_REUSEADDR only ignores closed connections)
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind(("127.0.0.1", port))
+
+
+def test_demo_refuses_a_busy_port_before_writing_anything(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = CliRunner().invoke(ocop_cli, ["demo", "--dir", str(tmp_path / "demo"), "--port", str(port)])
+    assert_error(result, contains=f"Port {port} on 127.0.0.1 is already in use")
+    assert not (tmp_path / "demo").exists()
+
+
+def test_serve_refuses_a_busy_port_and_an_uninitialised_instance(tmp_path: Path) -> None:
+    assert_error(CliRunner().invoke(ocop_cli, ["--instance", str(tmp_path / "none"), "serve"]), contains="not an initialised instance")
+    ok(CliRunner().invoke(ocop_cli, ["demo", "--dir", str(tmp_path / "demo"), "--no-serve"]))
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = CliRunner().invoke(ocop_cli, ["--instance", str(tmp_path / "demo"), "serve", "--port", str(port)])
+    assert_error(result, contains="already in use")
+
+
+@pytest.mark.parametrize("server", ["gunicorn", "waitress"])
+def test_serve_answers_over_http_with_a_production_server(tmp_path: Path, server: str) -> None:
+    ok(CliRunner().invoke(ocop_cli, ["demo", "--dir", str(tmp_path / "demo"), "--no-serve"]))
+    port = free_port()
+    child = subprocess.Popen([sys.executable, "-m", "cli", "--instance", str(tmp_path / "demo"), "serve", "--port", str(port),
+                              "--server", server, "--workers", "2", "--no-access-log"],
+                             cwd=Path(cli_module.__file__).parent, stderr=subprocess.PIPE)
+    try:
+        wait_until_ready(f"http://127.0.0.1:{port}/healthz", child)
+        code = read_codes(next((tmp_path / "demo" / "output").iterdir()))[3][1]
+        token = code.rsplit("/", 1)[1]
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/V/{token}") as response:
+            page = response.read().decode("utf-8")
+        assert response.status == 200 and "<h1>Tem chính hãng</h1>" in page
+    finally:
+        stop_verifier(child)
+        assert child.stderr is not None
+        with child.stderr:
+            banner = child.stderr.read().decode("utf-8")
+    assert f"({server}, 2 workers)" in banner
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -798,7 +863,7 @@ def test_command_tree_is_complete() -> None:
     expected = {"init", "keys generate", "keys list", "keys export", "keys import", "keys retire", "revoke",
                 "producer add", "producer list", "producer show", "farm add", "farm list", "farm show",
                 "product add", "product list", "product show", "batch create", "batch list", "batch show",
-                "batch export", "batch import", "recall", "issue", "verify", "demo"}
+                "batch export", "batch import", "recall", "issue", "verify", "demo", "serve"}
     assert expected <= {" ".join(path) for path in COMMANDS}
 
 

@@ -1,62 +1,91 @@
 """Flask app factory for the verifier: reads the same instance store and trust store as the CLI.
 
-It needs no private key. So far it serves the JSON verification API
-(``GET``/``POST /api/v1/verify?code=...``); the shopper's result page comes with
-the verifier issue.
+It never needs a private key: it reads batch records and public keys and
+appends to the scan log. Configuration (``create_app(config)``):
+
+- ``INSTANCE``: the instance folder (default as for the CLI);
+- ``COPY_THRESHOLD``: earlier scans of one unit above which a genuine result
+  becomes "genuine, warning: possible copy" (default 5);
+- ``SCAN_FLUSH_SECONDS``: how long scans are gathered before they are written
+  together (default 0.25; 0 writes each scan at once), see ScanLog.
+
+Every failure becomes a friendly page (JSON under ``/api/``): 4xx for
+anything a visitor sends, 503 when the instance cannot be used, and never a
+traceback.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any, Mapping
 
-from flask import Flask, current_app, g, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
 
 from stamps.errors import StampError
-from stamps.instance import Instance, default_root
+from stamps.instance import default_root
+from stamps.scanlog import DEFAULT_COPY_THRESHOLD, DEFAULT_FLUSH_SECONDS
+from verify_server import routes
+from verify_server.i18n import choose_language, text
+from verify_server.runtime import Runtime
+from verify_server.security import ERROR_MAX_AGE, add_security_headers, cache_for, content_security_policy
 
-MAX_CODE_LENGTH = 2048
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+MAX_REQUEST_BYTES = 16 * 1024
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """The verifier app; ``config["INSTANCE"]`` names the instance folder (default as for the CLI)."""
-    app = Flask(__name__, template_folder=str(TEMPLATES))
-    app.config.update(INSTANCE=str(default_root()), MAX_CONTENT_LENGTH=16 * 1024)
+    """The verifier app; see the module text for the configuration keys."""
+    app = Flask(__name__, template_folder=str(TEMPLATES), static_folder=None)
+    app.config.update(INSTANCE=str(default_root()), COPY_THRESHOLD=DEFAULT_COPY_THRESHOLD, SCAN_FLUSH_SECONDS=DEFAULT_FLUSH_SECONDS,
+                      MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES, JSON_SORT_KEYS=False)
     app.config.update(config or {})
-    app.teardown_appcontext(_close_instance)
-    app.add_url_rule("/api/v1/verify", view_func=verify_api, methods=["GET", "POST"])
+    _check_threshold(app.config["COPY_THRESHOLD"])
+    app.extensions["ocop_runtime"] = Runtime(Path(app.config["INSTANCE"]), float(app.config["SCAN_FLUSH_SECONDS"]))
+    app.extensions["ocop_record_html"] = {}
+    style = (TEMPLATES / "verify.css").read_text(encoding="utf-8")
+    policy = content_security_policy(style)
+    app.jinja_env.globals.update(inline_style=style, text=text)
+    app.register_blueprint(routes.blueprint)
+    app.after_request(lambda response: add_security_headers(response, policy))
+    app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(StampError, _unavailable)
-    app.register_error_handler(404, _not_found)
+    app.register_error_handler(sqlite3.Error, _unavailable)
+    app.register_error_handler(Exception, _internal_error)
     return app
 
 
-def _instance() -> Instance:
-    if "instance" not in g:
-        g.instance = Instance.open(Path(current_app.config["INSTANCE"]))
-    return g.instance
+def _check_threshold(value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise StampError(f"COPY_THRESHOLD must be a whole number of scans, 0 or more (it is {value!r}).")
 
 
-def _close_instance(_: BaseException | None) -> None:
-    instance = g.pop("instance", None)
-    if instance is not None:
-        instance.close()
+def _http_error(error: HTTPException) -> Any:
+    status = error.code or 400
+    if status == 404:
+        return _error_page(status, "not_found", "not_found_text")
+    return _error_page(status, "bad_request", "bad_request_text")
 
 
-def verify_api() -> Any:
-    """Verify ``code`` (query string or form field) and answer the documented JSON shape."""
-    code = request.values.get("code", "")
-    if not code or len(code) > MAX_CODE_LENGTH:
-        return jsonify({"error": "missing_code", "message": "Give the stamp code or URL as ?code=..."}), 400
-    instance = _instance()
-    verifier = instance.verifier()
-    return jsonify(verifier.verify(code).to_json())
+def _unavailable(error: Exception) -> Any:
+    detail = error.diagnostics() if isinstance(error, StampError) else f"database: {error}"
+    current_app.logger.error("verifier unavailable: %s", detail)
+    return _error_page(503, "unavailable", "unavailable_text")
 
 
-def _unavailable(error: StampError) -> Any:
-    current_app.logger.error("verifier unavailable: %s", error.diagnostics())
-    return jsonify({"error": "unavailable", "message": "The verifier is not set up yet."}), 503
+def _internal_error(error: Exception) -> Any:
+    current_app.logger.exception("verifier failed: %s", error)
+    return _error_page(500, "unavailable", "unavailable_text")
 
 
-def _not_found(_: Exception) -> Any:
-    return render_template("error.html"), 404
+def _error_page(status: int, title_key: str, text_key: str) -> Any:
+    """The same message as a page, or as JSON under /api/; client errors may be cached, server errors not."""
+    lang = choose_language(request)
+    if request.path.startswith("/api/"):
+        response: Response = jsonify({"error": title_key, "message": text(text_key, "en"), "message_vi": text(text_key, "vi")})
+    else:
+        response = current_app.make_response(render_template("error.html", lang=lang, title_key=title_key, text_key=text_key))
+    response.status_code = status
+    response.vary.add("Accept-Language")
+    return cache_for(response, ERROR_MAX_AGE) if status in (400, 404) else response

@@ -1,0 +1,181 @@
+"""The scan log: every online check of a well-formed code, for copy detection and for inspectors.
+
+A signature proves origin, not uniqueness: a photocopied stamp verifies too.
+So the verifier records each scan (time, result, a coarse client hint such as
+"android" or "ios"; never an IP address) and counts the earlier scans of the
+same unit. Scans whose signature did not verify, and scans by link-preview
+bots, are recorded but not counted against the unit.
+"""
+
+from __future__ import annotations
+
+import atexit
+import dataclasses
+import datetime as dt
+import logging
+import os
+import threading
+from typing import Any, Callable
+
+from stamps.code import UnverifiedStamp
+from stamps.store import Store, utc_now
+from stamps.verify import Verification
+
+DEFAULT_COPY_THRESHOLD = 5
+DEFAULT_FLUSH_SECONDS = 0.25
+UNCOUNTED_CLIENTS = frozenset({"bot"})
+
+
+@dataclasses.dataclass(frozen=True)
+class ScanHistory:
+    """What the log knew of a unit before this scan."""
+
+    previous: int
+    first_scanned_at: str | None
+
+    def first_scanned(self) -> dt.datetime | None:
+        if self.first_scanned_at is None:
+            return None
+        return dt.datetime.fromisoformat(self.first_scanned_at.replace("Z", "+00:00"))
+
+    def to_json(self, threshold: int) -> dict[str, Any]:
+        return {"previous": self.previous, "first_scanned_at": self.first_scanned_at, "copy_threshold": threshold}
+
+
+NO_HISTORY = ScanHistory(0, None)
+
+
+@dataclasses.dataclass(frozen=True)
+class Scan:
+    """One row of the scan log."""
+
+    digest_prefix: str
+    serial: int
+    scanned_at: str
+    result: str
+    client: str
+    counted: bool
+
+    def row(self) -> tuple[str, int, str, str, str, int]:
+        return (self.digest_prefix, self.serial, self.scanned_at, self.result, self.client, int(self.counted))
+
+
+class ScanLog:
+    """Counts and records the scans of one verifier process.
+
+    With ``flush_seconds`` > 0, new scans are gathered in memory and written
+    together, in one transaction, by a background thread every
+    ``flush_seconds`` and when the process exits: one commit per scan costs
+    more than the rest of a scan, and worker processes would queue on the
+    write lock. A scan is counted at once by its own process and within
+    ``flush_seconds`` by the others; a crash of the process loses at most that
+    many seconds of scans (never records). With 0, each scan is written at
+    once, in the transaction that counts the earlier ones.
+    """
+
+    def __init__(self, open_store: Callable[[], Store], flush_seconds: float) -> None:
+        self._open_store = open_store
+        self._flush_seconds = flush_seconds
+        self._lock = threading.Lock()
+        self._pending: list[Scan] = []
+        self._pending_counts: dict[tuple[str, int], tuple[int, str]] = {}
+        self._owner_pid: int | None = None
+        self._stopping = threading.Event()
+
+    def record(self, store: Store, verification: Verification, client: str, threshold: int) -> tuple[Verification, ScanHistory]:
+        """Log one scan and apply copy detection: more than *threshold* earlier counted scans is a possible copy.
+
+        *client* is ``channel/device`` (``page/android``, ``api/other``, ``page/bot``).
+        Codes that are not stamps are not logged.
+        """
+        stamp = verification.stamp
+        if stamp is None:
+            return verification, NO_HISTORY
+        if self._flush_seconds <= 0:
+            with store.write() as db:
+                verification, history, scan = self._count(db.conn, verification, stamp, client, threshold)
+                _insert(db.conn, [scan])
+            return verification, history
+        with self._lock:
+            verification, history, scan = self._count(store.db.conn, verification, stamp, client, threshold)
+            self._remember(scan)
+        return verification, history
+
+    def flush(self, store: Store | None = None) -> int:
+        """Write the gathered scans now (in *store*, else a connection of its own); returns how many."""
+        with self._lock:
+            scans, self._pending, self._pending_counts = self._pending, [], {}
+        if not scans:
+            return 0
+        target = store or self._open_store()
+        try:
+            with target.write() as db:
+                _insert(db.conn, scans)
+        except BaseException:
+            with self._lock:  # keep them for the next attempt
+                for scan in scans:
+                    self._remember(scan)
+            raise
+        finally:
+            if store is None:
+                target.close()
+        return len(scans)
+
+    def close(self) -> None:
+        """Write what is gathered and stop the background thread (the process goes on)."""
+        self._stopping.set()
+        if self._owner_pid == os.getpid():
+            atexit.unregister(self.flush)
+        self.flush()
+
+    def _count(self, connection: Any, verification: Verification, stamp: UnverifiedStamp, client: str,
+               threshold: int) -> tuple[Verification, ScanHistory, Scan]:
+        prefix = stamp.digest_prefix.hex()
+        history = NO_HISTORY
+        if verification.signature_verified:
+            history = _merged(_history(connection, prefix, stamp.serial), self._pending_counts.get((prefix, stamp.serial)))
+            if history.previous > threshold:
+                verification = verification.with_warning("possible_copy")
+        counted = verification.signature_verified and client.rsplit("/", 1)[-1] not in UNCOUNTED_CLIENTS
+        return verification, history, Scan(prefix, stamp.serial, utc_now(), verification.result.value, client, counted)
+
+    def _remember(self, scan: Scan) -> None:
+        if self._owner_pid != os.getpid() and not self._stopping.is_set():
+            # The first scan of this process: a forked worker starts without the parent's threads.
+            self._owner_pid = os.getpid()
+            threading.Thread(target=self._flush_periodically, name="scan-log", daemon=True).start()
+            atexit.register(self.flush)
+        self._pending.append(scan)
+        if scan.counted:
+            count, first = self._pending_counts.get((scan.digest_prefix, scan.serial), (0, scan.scanned_at))
+            self._pending_counts[(scan.digest_prefix, scan.serial)] = (count + 1, first)
+
+    def _flush_periodically(self) -> None:
+        store = self._open_store()
+        try:
+            while not self._stopping.wait(self._flush_seconds):
+                try:
+                    self.flush(store)
+                except Exception:  # a busy or full disk: the scans stay gathered for the next round
+                    logging.getLogger(__name__).exception("could not write the scan log; will retry")
+        finally:
+            store.close()
+
+
+def _insert(connection: Any, scans: list[Scan]) -> None:
+    connection.executemany("INSERT INTO scans (digest_prefix, serial, scanned_at, result, client, counted) "
+                           "VALUES (?, ?, ?, ?, ?, ?)", [scan.row() for scan in scans])
+
+
+def _history(connection: Any, digest_prefix: str, serial: int) -> ScanHistory:
+    count, first = connection.execute(
+        "SELECT count(*), min(scanned_at) FROM scans WHERE digest_prefix = ? AND serial = ? AND counted = 1",
+        [digest_prefix, serial]).fetchone()
+    return ScanHistory(int(count), first)
+
+
+def _merged(stored: ScanHistory, pending: tuple[int, str] | None) -> ScanHistory:
+    if pending is None:
+        return stored
+    count, first = pending
+    return ScanHistory(stored.previous + count, stored.first_scanned_at or first)

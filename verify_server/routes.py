@@ -1,0 +1,161 @@
+"""The verifier's routes: the scan page a phone camera opens, the JSON API, the trust list.
+
+- ``/V/<token>`` (any letter case): the result page, logged in the scan log;
+- ``GET|POST /api/v1/verify?code=...``: the same verification as JSON;
+- ``GET /api/v1/keys``: the trust list (public keys with ids and statuses);
+- ``/img/<sha256>``: a product thumbnail, content-addressed;
+- ``/healthz``: the instance can be read.
+
+The shapes are documented in docs/verifier-api.md.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from typing import Any
+
+from flask import Blueprint, Response, abort, current_app, get_template_attribute, jsonify, render_template, request
+from markupsafe import Markup
+
+from keys.keyfile import public_key_bytes
+from stamps import registry
+from stamps.scanlog import NO_HISTORY, ScanHistory
+from stamps.present import Lang
+from stamps.registry import StoredBatch
+from stamps.verify import Result, Verification
+from verify_server.clients import client_hint
+from verify_server.i18n import choose_language
+from verify_server.runtime import Runtime, vietnam_today
+from verify_server.security import ERROR_MAX_AGE, KEYS_MAX_AGE, STATIC_MAX_AGE, cache_for, never_store
+from verify_server.view import record_view, result_page
+
+MAX_CODE_LENGTH = 2048
+RECORD_CACHE_SIZE = 1024
+TRUST_LIST_FORMAT = "ocop-trust-list/1"
+
+blueprint = Blueprint("verifier", __name__)
+
+
+def runtime() -> Runtime:
+    found: Runtime = current_app.extensions["ocop_runtime"]
+    return found
+
+
+@blueprint.get("/")
+def home() -> Any:
+    response = current_app.make_response(render_template("home.html", lang=choose_language(request)))
+    response.vary.add("Accept-Language")
+    return cache_for(response, ERROR_MAX_AGE)
+
+
+@blueprint.get("/<any(V, v):short_path>/<path:token>")
+def scan(short_path: str, token: str) -> Any:
+    """The page a stamp's QR opens: one verdict, the proven origin, the unit's scan history."""
+    lang = choose_language(request)
+    verification, history = _verify_and_log(token, channel="page")
+    record_head, record_facts = _record_html(verification.batch, lang)
+    page = result_page(verification, history, lang)
+    response = current_app.make_response(render_template("result.html", lang=lang, page=page, record_head=record_head,
+                                                          record_facts=record_facts))
+    response.vary.add("Accept-Language")
+    if verification.result is Result.NOT_A_STAMP:
+        response.status_code = 404
+        return cache_for(response, ERROR_MAX_AGE)
+    return never_store(response)
+
+
+@blueprint.route("/api/v1/verify", methods=["GET", "POST"])
+def verify_api() -> Any:
+    """Verify ``code`` (query string, form field or JSON body) and answer the documented JSON shape."""
+    code = _code_from_request()
+    if not code or len(code) > MAX_CODE_LENGTH:
+        response = jsonify({"error": "missing_code", "message": "Give the stamp code or URL as ?code=... (at most 2048 characters).",
+                            "message_vi": "Hãy gửi mã tem hoặc địa chỉ trong tham số ?code=... (tối đa 2048 ký tự)."})
+        response.status_code = 400
+        return response
+    verification, history = _verify_and_log(code, channel="api")
+    body = verification.to_json()
+    body["scans"] = history.to_json(current_app.config["COPY_THRESHOLD"]) if verification.signature_verified else None
+    response = jsonify(body)
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return never_store(response)
+
+
+@blueprint.get("/api/v1/keys")
+def trust_list() -> Any:
+    """The trusted public keys, JWK-shaped (RFC 8037 OKP / Ed25519), with their ids and statuses."""
+    keys = runtime().instance().trust.all()
+    response = jsonify({"format": TRUST_LIST_FORMAT, "keys": [_jwk(key) for key in keys]})
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return cache_for(response, KEYS_MAX_AGE)
+
+
+@blueprint.get("/img/<string:sha256>")
+def product_image(sha256: str) -> Any:
+    found = registry.product_image(runtime().instance().store, sha256)
+    if found is None:
+        abort(404)
+    image, media_type = found
+    return cache_for(Response(image, mimetype=media_type), STATIC_MAX_AGE, immutable=True)
+
+
+@blueprint.get("/healthz")
+def health() -> Any:
+    runtime().verifier()
+    return Response("ok\n", mimetype="text/plain")
+
+
+@blueprint.get("/robots.txt")
+def robots() -> Any:
+    """Crawlers stay away from stamp pages (their visits would be logged as scans)."""
+    return cache_for(Response("User-agent: *\nDisallow: /V/\nDisallow: /v/\nDisallow: /api/\n", mimetype="text/plain"),
+                     ERROR_MAX_AGE)
+
+
+def _verify_and_log(code: str, *, channel: str) -> tuple[Verification, ScanHistory]:
+    """Verify *code* and, for a well-formed one, log the scan (HEAD requests read nothing and log nothing)."""
+    state = runtime()
+    verification = state.verifier().verify(code, today=vietnam_today())
+    if request.method == "HEAD":
+        return verification, NO_HISTORY
+    client = f"{channel}/{client_hint(request.headers.get('User-Agent'))}"
+    return state.scan_log.record(state.instance().store, verification, client, current_app.config["COPY_THRESHOLD"])
+
+
+def _code_from_request() -> str:
+    if request.method == "POST" and request.is_json:
+        body = request.get_json(silent=True)
+        code = body.get("code") if isinstance(body, dict) else None
+        return code if isinstance(code, str) else ""
+    return request.values.get("code", "")
+
+
+def _record_html(batch: StoredBatch | None, lang: Lang) -> tuple[Markup, Markup]:
+    """The record's heading and facts as HTML, rendered once per batch and language (a signed record never changes)."""
+    if batch is None:
+        return Markup(), Markup()
+    cache: dict[tuple[str, str], tuple[Markup, Markup]] = current_app.extensions["ocop_record_html"]
+    key = (batch.digest, lang)
+    if key not in cache:
+        if len(cache) >= RECORD_CACHE_SIZE:
+            cache.clear()
+        view = record_view(batch.record, lang, _image_url(batch))
+        template = "record.html"
+        cache[key] = (get_template_attribute(template, "head")(view, lang), get_template_attribute(template, "facts")(view, lang))
+    return cache[key]
+
+
+def _image_url(batch: StoredBatch) -> str | None:
+    sha256 = batch.record["product"].get("image_sha256")
+    if not sha256 or registry.product_image(runtime().instance().store, sha256) is None:
+        return None
+    return f"/img/{sha256}"
+
+
+def _jwk(key: Any) -> dict[str, Any]:
+    raw = public_key_bytes(key.public_key)
+    return {"kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig", "kid": key.key_id,
+            "x": base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii"), "key_hint": key.hint.hex(),
+            "status": key.status, "reason": key.reason, "label": key.label,
+            "fingerprint_sha256": hashlib.sha256(raw).hexdigest()}

@@ -1,0 +1,60 @@
+"""What a verifier process keeps between requests: one open instance and one Verifier per thread.
+
+SQLite connections belong to the thread that opened them, so each worker
+thread (a gunicorn worker process has one; waitress has several) opens its
+own. The Verifier keeps its keyring and its cache of checked batch-record
+signatures; it is rebuilt when the trust store's generation number changes
+(a ``keys import``, ``keys retire`` or ``revoke`` by the CLI), so revocation
+takes effect on the next scan without a restart.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from pathlib import Path
+
+from stamps.instance import Instance
+from stamps.scanlog import ScanLog
+from stamps.verify import Verifier
+
+VIETNAM_TIME = dt.timezone(dt.timedelta(hours=7), "ICT")
+
+
+def vietnam_today() -> dt.date:
+    """Expiry dates on Vietnamese labels are Vietnamese calendar days, whatever the server's clock zone."""
+    return dt.datetime.now(VIETNAM_TIME).date()
+
+
+class Runtime:
+    """Per-thread access to the instance folder a verifier app serves."""
+
+    def __init__(self, root: Path, scan_flush_seconds: float) -> None:
+        self.root = root
+        self._local = threading.local()
+        self.scan_log = ScanLog(lambda: Instance.open(root, durable=False).store, scan_flush_seconds)
+
+    def instance(self) -> Instance:
+        """This thread's open instance (opened on first use; the scan log commits without a disk flush)."""
+        instance: Instance | None = getattr(self._local, "instance", None)
+        if instance is None:
+            instance = Instance.open(self.root, durable=False)
+            self._local.instance = instance
+        return instance
+
+    def verifier(self) -> Verifier:
+        """This thread's Verifier, rebuilt when the trust store has changed since it was built."""
+        generation = self.instance().store.setting("trust_generation")
+        if getattr(self._local, "generation", None) != generation or not hasattr(self._local, "verifier"):
+            self._local.verifier = self.instance().verifier()
+            self._local.generation = generation
+        verifier: Verifier = self._local.verifier
+        return verifier
+
+    def close(self) -> None:
+        """Write the gathered scans and close this thread's connection (tests; worker processes simply exit)."""
+        self.scan_log.close()
+        instance = getattr(self._local, "instance", None)
+        if instance is not None:
+            instance.close()
+            del self._local.instance
