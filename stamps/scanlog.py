@@ -23,6 +23,7 @@ from stamps.verify import Verification
 
 DEFAULT_COPY_THRESHOLD = 5
 DEFAULT_FLUSH_SECONDS = 0.25
+CLOSE_TIMEOUT_SECONDS = 10.0
 UNCOUNTED_CLIENTS = frozenset({"bot"})
 
 
@@ -81,16 +82,23 @@ class ScanLog:
         self._pending_counts: dict[tuple[str, int], tuple[int, str]] = {}
         self._owner_pid: int | None = None
         self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
 
-    def record(self, store: Store, verification: Verification, client: str, threshold: int) -> tuple[Verification, ScanHistory]:
+    def record(self, store: Store, verification: Verification, client: str, threshold: int, *,
+               log: bool = True) -> tuple[Verification, ScanHistory]:
         """Log one scan and apply copy detection: more than *threshold* earlier counted scans is a possible copy.
 
         *client* is ``channel/device`` (``page/android``, ``api/other``, ``page/bot``).
-        Codes that are not stamps are not logged.
+        Codes that are not stamps are not logged; ``log=False`` only counts (a
+        page reloaded to switch language is not another scan).
         """
         stamp = verification.stamp
         if stamp is None:
             return verification, NO_HISTORY
+        if not log:
+            with self._lock:
+                verification, history, _ = self._count(store.db.conn, verification, stamp, client, threshold)
+            return verification, history
         if self._flush_seconds <= 0:
             with store.write() as db:
                 verification, history, scan = self._count(db.conn, verification, stamp, client, threshold)
@@ -104,7 +112,7 @@ class ScanLog:
     def flush(self, store: Store | None = None) -> int:
         """Write the gathered scans now (in *store*, else a connection of its own); returns how many."""
         with self._lock:
-            scans, self._pending, self._pending_counts = self._pending, [], {}
+            scans, self._pending = self._pending, []
         if not scans:
             return 0
         target = store or self._open_store()
@@ -112,20 +120,24 @@ class ScanLog:
             with target.write() as db:
                 _insert(db.conn, scans)
         except BaseException:
-            with self._lock:  # keep them for the next attempt
-                for scan in scans:
-                    self._remember(scan)
+            with self._lock:  # keep them (they are still counted) for the next attempt
+                self._pending = scans + self._pending
             raise
         finally:
             if store is None:
                 target.close()
+        with self._lock:  # committed: the database counts them from now on
+            for scan in scans:
+                self._forget(scan)
         return len(scans)
 
     def close(self) -> None:
-        """Write what is gathered and stop the background thread (the process goes on)."""
+        """Stop the background thread, after its current write, then write what is left."""
         self._stopping.set()
-        if self._owner_pid == os.getpid():
-            atexit.unregister(self.flush)
+        thread = self._thread
+        if thread is not None and self._owner_pid == os.getpid():
+            atexit.unregister(self.close)
+            thread.join(timeout=CLOSE_TIMEOUT_SECONDS)
         self.flush()
 
     def _count(self, connection: Any, verification: Verification, stamp: UnverifiedStamp, client: str,
@@ -142,24 +154,30 @@ class ScanLog:
     def _remember(self, scan: Scan) -> None:
         if self._owner_pid != os.getpid() and not self._stopping.is_set():
             # The first scan of this process: a forked worker starts without the parent's threads.
+            self._thread = threading.Thread(target=self._flush_periodically, name="scan-log", daemon=True)
+            self._thread.start()
             self._owner_pid = os.getpid()
-            threading.Thread(target=self._flush_periodically, name="scan-log", daemon=True).start()
-            atexit.register(self.flush)
+            atexit.register(self.close)
         self._pending.append(scan)
         if scan.counted:
             count, first = self._pending_counts.get((scan.digest_prefix, scan.serial), (0, scan.scanned_at))
             self._pending_counts[(scan.digest_prefix, scan.serial)] = (count + 1, first)
 
+    def _forget(self, scan: Scan) -> None:
+        unit = (scan.digest_prefix, scan.serial)
+        if scan.counted and unit in self._pending_counts:
+            count, first = self._pending_counts[unit]
+            if count <= 1:
+                del self._pending_counts[unit]
+            else:
+                self._pending_counts[unit] = (count - 1, first)
+
     def _flush_periodically(self) -> None:
-        store = self._open_store()
-        try:
-            while not self._stopping.wait(self._flush_seconds):
-                try:
-                    self.flush(store)
-                except Exception:  # a busy or full disk: the scans stay gathered for the next round
-                    logging.getLogger(__name__).exception("could not write the scan log; will retry")
-        finally:
-            store.close()
+        while not self._stopping.wait(self._flush_seconds):
+            try:
+                self.flush()
+            except Exception:  # a busy or full disk: the scans stay gathered for the next round
+                logging.getLogger(__name__).exception("could not write the scan log; will retry")
 
 
 def _insert(connection: Any, scans: list[Scan]) -> None:

@@ -509,3 +509,12 @@ def test_gathered_scans_reach_other_workers_after_a_flush(demo_template: DemoRun
     connection = sqlite3.connect(demo.instance_root / "ocop-stamps.db")
     assert connection.execute("SELECT count(*) FROM scans").fetchone()[0] == 4
     connection.close()
+
+
+def test_switching_language_is_not_another_scan(site: Site) -> None:
+    path = path_of(site.code(17))
+    site.client.get(path)
+    for _ in range(8):
+        html = site.client.get(path + "?lang=en").get_data(as_text=True)
+    assert 'data-result="genuine"' in html and "scanned 1 times before" in html
+    assert len(scan_rows(site)) == 1

@@ -32,7 +32,7 @@ def lan_address() -> str | None:
 
 def start_verifier(instance: Path, host: str, port: int, *, workers: int = 2, quiet: bool = False) -> subprocess.Popen[bytes]:
     """Start ``ocop-stamps serve`` for *instance* and return once it answers /healthz."""
-    command = [sys.executable, "-m", "cli", "--instance", str(instance), "serve", "--host", host, "--port", str(port),
+    command = [sys.executable, "-m", "cli", "--instance", str(instance.resolve()), "serve", "--host", host, "--port", str(port),
                "--workers", str(workers)] + (["--no-access-log"] if quiet else [])
     child = subprocess.Popen(command, cwd=Path(__file__).resolve().parent.parent,
                              stdout=subprocess.DEVNULL if quiet else None, stderr=subprocess.DEVNULL if quiet else None)

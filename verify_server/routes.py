@@ -120,7 +120,9 @@ def _verify_and_log(code: str, *, channel: str) -> tuple[Verification, ScanHisto
     if request.method == "HEAD":
         return verification, NO_HISTORY
     client = f"{channel}/{client_hint(request.headers.get('User-Agent'))}"
-    return state.scan_log.record(state.instance().store, verification, client, current_app.config["COPY_THRESHOLD"])
+    switching_language = channel == "page" and "lang" in request.args  # the same shopper, the same scan
+    return state.scan_log.record(state.instance().store, verification, client, current_app.config["COPY_THRESHOLD"],
+                                 log=not switching_language)
 
 
 def _code_from_request() -> str:
@@ -137,13 +139,15 @@ def _record_html(batch: StoredBatch | None, lang: Lang) -> tuple[Markup, Markup]
         return Markup(), Markup()
     cache: dict[tuple[str, str], tuple[Markup, Markup]] = current_app.extensions["ocop_record_html"]
     key = (batch.digest, lang)
-    if key not in cache:
+    html = cache.get(key)
+    if html is None:
         if len(cache) >= RECORD_CACHE_SIZE:
             cache.clear()
         view = record_view(batch.record, lang, _image_url(batch))
         template = "record.html"
-        cache[key] = (get_template_attribute(template, "head")(view, lang), get_template_attribute(template, "facts")(view, lang))
-    return cache[key]
+        html = (get_template_attribute(template, "head")(view, lang), get_template_attribute(template, "facts")(view, lang))
+        cache[key] = html
+    return html
 
 
 def _image_url(batch: StoredBatch) -> str | None:
