@@ -377,7 +377,15 @@ def test_api_refuses_requests_without_a_code(site: Site, request_api: Callable[[
 def test_api_errors_are_json(site: Site) -> None:
     response = site.client.get("/api/v1/nothing")
     assert response.status_code == 404 and response.get_json()["error"] == "not_found"
-    assert site.client.delete("/api/v1/verify").status_code == 405
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    wrong_method = site.client.delete("/api/v1/verify")
+    assert wrong_method.status_code == 405 and set(wrong_method.headers["Allow"].split(", ")) >= {"GET", "POST"}
+    assert wrong_method.get_json()["error"] == "bad_request"
+
+
+def test_api_post_without_a_code_in_its_body_reads_the_query(site: Site) -> None:
+    answer = site.client.post("/api/v1/verify", query_string={"code": site.code(14)}, json={"lang": "vi"})
+    assert answer.status_code == 200 and answer.get_json()["stamp"]["serial"] == 14
 
 
 def test_trust_list_publishes_keys_as_jwk(site: Site) -> None:
@@ -463,6 +471,7 @@ def test_friendly_pages_for_unknown_paths_and_methods(site: Site) -> None:
     assert "Page not found" in site.client.get("/nope", headers={"Accept-Language": "en"}).get_data(as_text=True)
     wrong = site.client.post(path_of(site.code(1)))
     assert wrong.status_code == 405 and "Yêu cầu không hợp lệ" in wrong.get_data(as_text=True)
+    assert set(wrong.headers["Allow"].split(", ")) >= {"GET", "HEAD"} and wrong.mimetype == "text/html"
     too_big = site.client.post("/api/v1/verify", data={"code": "A" * 20_000})
     assert too_big.status_code == 413
 
@@ -516,5 +525,5 @@ def test_switching_language_is_not_another_scan(site: Site) -> None:
     site.client.get(path)
     for _ in range(8):
         html = site.client.get(path + "?lang=en").get_data(as_text=True)
-    assert 'data-result="genuine"' in html and "scanned 1 times before" in html
+    assert 'data-result="genuine"' in html and "This stamp was scanned once before, on" in html
     assert len(scan_rows(site)) == 1

@@ -29,9 +29,16 @@ from stamps.scanlog import DEFAULT_COPY_THRESHOLD, DEFAULT_FLUSH_SECONDS
 from verify_server import routes
 from verify_server.i18n import choose_language, text
 from verify_server.runtime import Runtime
+from verify_server.shells import PageShells
 from verify_server.security import ERROR_MAX_AGE, add_security_headers, cache_for, content_security_policy
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+def _templates_folder() -> Path:
+    """verify_server/templates in an installed copy, else the checkout's top-level templates/."""
+    installed = Path(__file__).resolve().parent / "templates"
+    return installed if installed.is_dir() else Path(__file__).resolve().parent.parent / "templates"
+
+
+TEMPLATES = _templates_folder()
 MAX_REQUEST_BYTES = 16 * 1024
 
 
@@ -44,6 +51,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _check_threshold(app.config["COPY_THRESHOLD"])
     app.extensions["ocop_runtime"] = Runtime(Path(app.config["INSTANCE"]), float(app.config["SCAN_FLUSH_SECONDS"]))
     app.extensions["ocop_record_html"] = {}
+    app.extensions["ocop_page_shells"] = PageShells()
     style = (TEMPLATES / "verify.css").read_text(encoding="utf-8")
     policy = content_security_policy(style)
     app.jinja_env.globals.update(inline_style=style, text=text)
@@ -63,9 +71,11 @@ def _check_threshold(value: Any) -> None:
 
 def _http_error(error: HTTPException) -> Any:
     status = error.code or 400
-    if status == 404:
-        return _error_page(status, "not_found", "not_found_text")
-    return _error_page(status, "bad_request", "bad_request_text")
+    response = _error_page(status, *(("not_found", "not_found_text") if status == 404 else ("bad_request", "bad_request_text")))
+    for name, value in error.get_headers():  # e.g. Allow on a 405
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
 
 
 def _unavailable(error: Exception) -> Any:
@@ -84,6 +94,7 @@ def _error_page(status: int, title_key: str, text_key: str) -> Any:
     lang = choose_language(request)
     if request.path.startswith("/api/"):
         response: Response = jsonify({"error": title_key, "message": text(text_key, "en"), "message_vi": text(text_key, "vi")})
+        response.headers["Access-Control-Allow-Origin"] = "*"  # as for the API's answers: a page elsewhere may show the error
     else:
         response = current_app.make_response(render_template("error.html", lang=lang, title_key=title_key, text_key=text_key))
     response.status_code = status

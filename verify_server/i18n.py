@@ -24,6 +24,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "first_scan": ("Đây là lần quét đầu tiên của tem này.", "This is the first scan of this stamp."),
     "scanned_before": ("Tem này đã được quét {count} lần trước đây, lần đầu lúc {first}.",
                        "This stamp was scanned {count} times before, first on {first}."),
+    "scanned_once_before": ("Tem này đã được quét 1 lần trước đây, lúc {first}.",
+                            "This stamp was scanned once before, on {first}."),
     "copy_advice": ("Mỗi tem chỉ dán trên một sản phẩm. Nếu bạn vừa mua sản phẩm mới, tem có thể đã bị sao chép.",
                     "Each stamp belongs on one unit. If this product is new to you, the stamp may have been copied."),
     "recalled_on": ("Thu hồi ngày {date} ({kind}). Lý do: {reason}", "Recalled on {date} ({kind}). Reason: {reason}"),

@@ -28,7 +28,8 @@ from verify_server.clients import client_hint
 from verify_server.i18n import choose_language
 from verify_server.runtime import Runtime, vietnam_today
 from verify_server.security import ERROR_MAX_AGE, KEYS_MAX_AGE, STATIC_MAX_AGE, cache_for, never_store
-from verify_server.view import record_view, result_page
+from verify_server.shells import PageShells
+from verify_server.view import record_view, result_page, unit_lines
 
 MAX_CODE_LENGTH = 2048
 RECORD_CACHE_SIZE = 1024
@@ -54,10 +55,7 @@ def scan(short_path: str, token: str) -> Any:
     """The page a stamp's QR opens: one verdict, the proven origin, the unit's scan history."""
     lang = choose_language(request)
     verification, history = _verify_and_log(token, channel="page")
-    record_head, record_facts = _record_html(verification.batch, lang)
-    page = result_page(verification, history, lang)
-    response = current_app.make_response(render_template("result.html", lang=lang, page=page, record_head=record_head,
-                                                          record_facts=record_facts))
+    response = current_app.make_response(_result_html(verification, history, lang))
     response.vary.add("Accept-Language")
     if verification.result is Result.NOT_A_STAMP:
         response.status_code = 404
@@ -126,11 +124,28 @@ def _verify_and_log(code: str, *, channel: str) -> tuple[Verification, ScanHisto
 
 
 def _code_from_request() -> str:
+    """``code`` from a JSON body, else a form field, else the query string."""
     if request.method == "POST" and request.is_json:
         body = request.get_json(silent=True)
         code = body.get("code") if isinstance(body, dict) else None
-        return code if isinstance(code, str) else ""
+        if isinstance(code, str) and code:
+            return code
     return request.values.get("code", "")
+
+
+def _result_html(verification: Verification, history: ScanHistory, lang: Lang) -> str:
+    """The result page: a shell per verdict, batch and language, with this unit's serial and scan lines filled in."""
+    page = result_page(verification, lang)
+    unit = unit_lines(verification, history, lang)
+    batch = verification.batch
+
+    def render(markers: tuple[str, ...]) -> str:
+        record_head, record_facts = _record_html(batch, lang)
+        return render_template("result.html", lang=lang, page=page, unit=unit.with_values(markers),
+                               record_head=record_head, record_facts=record_facts)
+
+    shells: PageShells = current_app.extensions["ocop_page_shells"]
+    return shells.page((page, batch.digest if batch else None, lang, unit.shape), unit.values, render)
 
 
 def _record_html(batch: StoredBatch | None, lang: Lang) -> tuple[Markup, Markup]:

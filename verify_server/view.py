@@ -10,7 +10,7 @@ import dataclasses
 import itertools
 from typing import Any, Iterable
 
-from stamps.present import RECALL_KINDS, TITLES, Fact, Lang, fact, key_fact, pick, record_facts, vn_date
+from stamps.present import LABELS, RECALL_KINDS, TITLES, Fact, Lang, fact, key_fact, pick, record_facts, vn_date
 from stamps.scanlog import ScanHistory
 from stamps.verify import Result, Verification
 from verify_server.i18n import LEADS, REPORT_ADVICE, text
@@ -34,7 +34,7 @@ class FactGroup:
     """One label with its values (several origin steps share "Công đoạn")."""
 
     label: str
-    values: list[Fact]
+    values: tuple[Fact, ...]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,38 +44,67 @@ class RecordView:
     product: str
     stars: int | None
     image_url: str | None
-    facts: list[FactGroup]
+    facts: tuple[FactGroup, ...]
 
 
 @dataclasses.dataclass(frozen=True)
 class ResultPage:
-    """The part of a page that changes with every scan: verdict, reasons, notices, serial, details."""
+    """The verdict part of a page: the same for every unit with this result, batch, key and day (hashable, so cached)."""
 
     result: str
     tone: str
     icon: str
     title: str
     lead: str
-    reasons: list[str]
-    notices: list[str]
-    serial: list[FactGroup]
-    details: list[FactGroup]
+    reasons: tuple[str, ...]
+    notices: tuple[str, ...]
+    serial_label: str | None
+    details: tuple[FactGroup, ...]
     advice: str | None
 
 
-def result_page(verification: Verification, history: ScanHistory, lang: Lang) -> ResultPage:
-    """Everything but the record for *verification*, the unit's scan history and the chosen language."""
+@dataclasses.dataclass(frozen=True)
+class UnitLines:
+    """The part of a page that belongs to one unit: its serial and its scan history."""
+
+    serial: str | None
+    notices: tuple[str, ...]
+
+    @property
+    def shape(self) -> tuple[bool, int]:
+        """What a page shell must leave room for."""
+        return self.serial is not None, len(self.notices)
+
+    @property
+    def values(self) -> tuple[str, ...]:
+        """The lines in page order (serial, if any, after the notices)."""
+        return self.notices + ((self.serial,) if self.serial is not None else ())
+
+    def with_values(self, values: tuple[str, ...]) -> "UnitLines":
+        """The same shape holding *values* (in the order of ``values``)."""
+        count = len(self.notices)
+        return UnitLines(values[count] if self.serial is not None else None, tuple(values[:count]))
+
+
+def result_page(verification: Verification, lang: Lang) -> ResultPage:
+    """Everything but the record and the unit's own lines for *verification* in the chosen language."""
     result = verification.result
     tone, icon = TONES[result]
-    serial = _serial_fact(verification, lang)
     return ResultPage(
         result=result.value, tone=tone, icon=icon, title=pick(TITLES[result], lang), lead=pick(LEADS[result], lang),
-        reasons=[pick((reason.message_vi, reason.message), lang) for reason in verification.reasons],
-        notices=list(_notices(verification, history, lang)),
-        serial=_grouped([serial] if serial else []),
+        reasons=tuple(pick((reason.message_vi, reason.message), lang) for reason in verification.reasons),
+        notices=tuple(_notices(verification, lang)),
+        serial_label=pick(LABELS["serial"], lang) if _unit_proven(verification) else None,
         details=_grouped(_details(verification, lang)),
         advice=pick(REPORT_ADVICE, lang) if result in REPORT_RESULTS else None,
     )
+
+
+def unit_lines(verification: Verification, history: ScanHistory, lang: Lang) -> UnitLines:
+    """The serial and scan-history lines, shown only when the stamp's signature proved them."""
+    if verification.stamp is None or not _unit_proven(verification):
+        return UnitLines(None, ())
+    return UnitLines(str(verification.stamp.serial), tuple(_scan_notices(verification, history, lang)))
 
 
 def record_view(record: dict[str, Any], lang: Lang, image_url: str | None) -> RecordView:
@@ -85,10 +114,8 @@ def record_view(record: dict[str, Any], lang: Lang, image_url: str | None) -> Re
     return RecordView(product["name"], product.get("ocop_stars"), image_url, _grouped(facts))
 
 
-def _serial_fact(verification: Verification, lang: Lang) -> Fact | None:
-    if verification.stamp is None or not verification.signature_verified:
-        return None
-    return fact("serial", lang, str(verification.stamp.serial))
+def _unit_proven(verification: Verification) -> bool:
+    return verification.stamp is not None and verification.signature_verified
 
 
 def _details(verification: Verification, lang: Lang) -> Iterable[Fact]:
@@ -99,7 +126,7 @@ def _details(verification: Verification, lang: Lang) -> Iterable[Fact]:
     yield Fact("checked_on", text("checked_on", lang), verification.checked_on.strftime("%d/%m/%Y"))
 
 
-def _notices(verification: Verification, history: ScanHistory, lang: Lang) -> Iterable[str]:
+def _notices(verification: Verification, lang: Lang) -> Iterable[str]:
     batch, key = verification.batch, verification.key
     if batch and batch.recall:
         recall = batch.recall
@@ -111,8 +138,6 @@ def _notices(verification: Verification, history: ScanHistory, lang: Lang) -> It
             yield text("revoked_reason", lang, reason=key.reason)
     if verification.result is Result.UNKNOWN_BATCH and key:
         yield text("signed_by", lang, label=key.label)
-    if verification.signature_verified:
-        yield from _scan_notices(verification, history, lang)
 
 
 def _scan_notices(verification: Verification, history: ScanHistory, lang: Lang) -> Iterable[str]:
@@ -120,10 +145,14 @@ def _scan_notices(verification: Verification, history: ScanHistory, lang: Lang) 
     if history.previous == 0 or first is None:
         yield text("first_scan", lang)
         return
-    yield text("scanned_before", lang, count=history.previous, first=first.astimezone(VIETNAM_TIME).strftime("%H:%M %d/%m/%Y"))
+    when = first.astimezone(VIETNAM_TIME).strftime("%H:%M %d/%m/%Y")
+    if history.previous == 1:
+        yield text("scanned_once_before", lang, first=when)
+    else:
+        yield text("scanned_before", lang, count=history.previous, first=when)
     if any(reason.code == "possible_copy" for reason in verification.reasons):
         yield text("copy_advice", lang)
 
 
-def _grouped(facts: Iterable[Fact]) -> list[FactGroup]:
-    return [FactGroup(label, list(values)) for label, values in itertools.groupby(facts, key=lambda fact: fact.label)]
+def _grouped(facts: Iterable[Fact]) -> tuple[FactGroup, ...]:
+    return tuple(FactGroup(label, tuple(values)) for label, values in itertools.groupby(facts, key=lambda fact: fact.label))
