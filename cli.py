@@ -25,7 +25,9 @@ from stamps.demo import run_demo
 from stamps.errors import StampError
 from stamps.instance import Instance, default_root
 from stamps.issuance import (SerialRange, StampSigner, allocate_serials, default_destination, publish, reprint_range,
-                             staged_output, write_codes)
+                             staged_output)
+from stamps.printing.jobs import CustomGrid, PrintJob, encoding_workers, format_help, parse_format, write_stamps
+from stamps.printing.label import DEFAULT_MODULE_MM
 from stamps.present import text_report
 from stamps.registry import StoredBatch
 from stamps.scanlog import DEFAULT_COPY_THRESHOLD
@@ -414,36 +416,54 @@ def recall(ctx: click.Context, batch_ref: str, reason: str, mandatory: bool, on_
 
 
 # issuing and verifying ----------------------------------------------------------------------------------
-@cli.command()
+@cli.command(epilog="Formats and presets:\n\n" + format_help())
 @click.argument("batch_ref")
 @click.option("--count", type=int, help="How many new serials to issue.")
 @click.option("--reprint", metavar="FIRST-LAST", help="Write already-issued serials again (issues nothing new).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Output folder (must not exist yet).")
-@click.option("--images/--no-images", default=True, show_default=True, help="Also write one SVG and one PNG QR per code.")
+@click.option("--format", "formats", metavar="FORMAT[:PRESET]", multiple=True, default=("pdf",), show_default=True,
+              help="What to write, repeatable: pdf (A4 label sheets, preset a4-24), pdf:PRESET, zpl, tspl, svg, png, csv. "
+                   "Presets are listed below.")
+@click.option("--grid", metavar="COLUMNSxROWS", help="With --format pdf:custom: labels across and down, e.g. 3x8.")
+@click.option("--label-size", metavar="WxH", help="With --format pdf:custom: label width x height in mm, e.g. 70x37.")
+@click.option("--margins", metavar="TOPxLEFT", default="0x0", show_default=True, help="With pdf:custom: page margins in mm.")
+@click.option("--gaps", metavar="COLUMNxROW", default="0x0", show_default=True, help="With pdf:custom: gaps between labels in mm.")
+@click.option("--page", type=click.Choice(["a4", "a5", "letter"]), default="a4", show_default=True, help="With pdf:custom: page size.")
+@click.option("--module-mm", type=float, default=DEFAULT_MODULE_MM, show_default=True,
+              help="QR module size in mm (0.33 or more; 0.5 is DENSO's recommendation for 203 dpi printers).")
+@click.option("--dpi", type=click.Choice(["203", "300"]), default="203", show_default=True, help="Thermal printer resolution (zpl, tspl).")
 @click.pass_context
-def issue(ctx: click.Context, batch_ref: str, count: int | None, reprint: str | None, out: Path | None, images: bool) -> None:
-    """Issue stamp codes for a batch: codes.csv (serial, code) and QR images."""
+def issue(ctx: click.Context, batch_ref: str, count: int | None, reprint: str | None, out: Path | None, formats: tuple[str, ...],
+          grid: str | None, label_size: str | None, margins: str, gaps: str, page: str, module_mm: float, dpi: str) -> None:
+    """Issue stamp codes for a batch and write them ready to print (codes.csv is always written)."""
     if (count is None) == (reprint is None):
         raise click.ClickException("Give either --count N (new serials) or --reprint FIRST-LAST.")
     if out is not None and out.exists():
         raise click.ClickException(f"{out} already exists; choose another --out folder.")
     instance = open_instance(ctx)
     item = registry.find_batch(instance.store, batch_ref)
+    custom = CustomGrid(grid, label_size, margins, gaps, page)
     serials = _reprint_serials(item, reprint) if reprint else None
+    job = PrintJob(tuple(dict.fromkeys(parse_format(text, custom) for text in formats)), item, instance.base_url, module_mm,
+                   int(dpi), encoding_workers(len(serials) if serials else count or 0))
+    job.plans()  # a label that cannot hold the stamp fails here, before any serial is recorded
     signer = StampSigner(_batch_signing_key(instance, item), item, instance.base_url)
     parent = out.parent if out is not None else instance.output_dir
     with staged_output(parent) as staging:
         if serials is None:
             serials = allocate_serials(instance.store, item, count or 0)
+        issued = serials
         try:
             with click.progressbar(length=len(serials), label=f"Serials {serials.first}-{serials.last}", file=sys.stderr) as bar:
-                write_codes(staging, signer.codes(serials), images=images, progress=lambda done: bar.update(1))
+                write_stamps(staging, job, lambda: signer.codes(issued), progress=bar.update)
             written = publish(staging, out or default_destination(parent, item, serials))
         except BaseException:
             click.echo(f"Serials {serials.first}-{serials.last} are recorded but their files were not written. "
                        f"Write them with: ocop-stamps issue {item.digest[:16]} --reprint {serials.first}-{serials.last}", err=True)
             raise
-    click.echo(f"{len(serials):,} codes (serials {serials.first}-{serials.last}) written to {written / 'codes.csv'}")
+    names = ", ".join(sorted(path.name for path in written.iterdir()))
+    click.echo(f"{len(serials):,} stamps (serials {serials.first}-{serials.last}, {', '.join(f.name for f in job.formats)}) "
+               f"written to {written}: {names}")
 
 
 def _reprint_serials(item: StoredBatch, text: str) -> SerialRange:
@@ -529,7 +549,8 @@ def demo(root: Path | None, port: int, lan: bool, base_url: str | None, serving:
     click.echo(f"Demo instance: {run.instance_root}  (key passphrase: the demo's built-in one; never use it for real keys)")
     click.echo(f"Signed batch {run.batch.digest[:16]}: {record['product']['name']}, lot {record['batch']['lot_code']}, "
                f"{record['batch']['quantity']} units")
-    click.echo(f"20 stamps: {run.output / 'codes.csv'}  (QR images in {run.output / 'svg'} and {run.output / 'png'})")
+    click.echo(f"20 stamps: {run.output / 'stamps.pdf'} (A4 label sheet), {run.output / 'codes.csv'}, "
+               f"QR images in {run.output / 'svg'} and {run.output / 'png'}")
     click.echo(f"\n$ ocop-stamps verify {run.genuine_url}\n{text_report(run.genuine)}")
     click.echo(f"\n$ ocop-stamps verify {run.tampered_url}   # one character changed\n{text_report(run.tampered)}")
     click.echo(f"\nTry it yourself: ocop-stamps --instance {run.instance_root} verify \"$(sed -n 2p {run.output / 'codes.csv'} | cut -d, -f2)\"")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import hashlib
 
 from stamps.errors import CodeFormatError
 
@@ -112,3 +113,19 @@ def decode_token(token: str) -> UnverifiedStamp:
     return UnverifiedStamp(
         key_hint=data[1:4], digest_prefix=data[4:14], serial=serial, signature=data[HEADER_BYTES:], version=data[0]
     )
+
+
+SHORT_CODE_BATCH_CHARS = 6
+
+
+def short_code(digest_prefix: bytes, serial: int) -> str:
+    """The unit's reference for people: ``BATCH6-SERIAL-C``, e.g. ``KQ2MXA-000123-T``, printed under the QR.
+
+    Six base32 characters of the batch digest (30 bits), the serial (at least six digits) and a check character
+    (base32 of SHA-256 over the rest) that catches a mistyped character 31 times in 32. It names a unit so a
+    person can read it out or type it; it proves nothing (only the QR's signature does).
+    """
+    batch = encode_base32(digest_prefix)[:SHORT_CODE_BATCH_CHARS]
+    body = f"{batch}-{serial:06d}"
+    check = BASE32_ALPHABET[hashlib.sha256(body.encode("ascii")).digest()[0] % 32]
+    return f"{body}-{check}"

@@ -11,12 +11,13 @@ from typing import Any
 from stamps import registry
 from stamps.code import BASE32_ALPHABET
 from stamps.instance import Instance
-from stamps.issuance import (SerialRange, StampSigner, allocate_serials, default_destination, publish, staged_output,
-                             write_codes)
+from stamps.issuance import SerialRange, StampSigner, allocate_serials, default_destination, publish, staged_output
+from stamps.printing.jobs import PrintJob, parse_format, write_stamps
 from stamps.registry import StoredBatch
 from stamps.verify import Verification
 
 DEMO_PASSPHRASE = b"demo passphrase - not for real keys"
+DEMO_FORMATS = ("pdf", "svg", "png")
 DEMO_STAMPS = 20
 
 
@@ -45,7 +46,8 @@ def run_demo(root: Path, base_url: str) -> DemoRun:
         serials = allocate_serials(instance.store, batch, DEMO_STAMPS)
         signer = StampSigner(private_key, batch, instance.base_url)
         with staged_output(instance.output_dir) as staging:
-            write_codes(staging, signer.codes(serials), images=True)
+            job = PrintJob(tuple(parse_format(name) for name in DEMO_FORMATS), batch, instance.base_url)
+            write_stamps(staging, job, lambda: signer.codes(serials))
             output = publish(staging, default_destination(instance.output_dir, batch, serials))
         verifier = instance.verifier()
         genuine_url = signer.code(serials.first).url

@@ -10,20 +10,17 @@ written again with :func:`reprint_range` without issuing anything new.
 from __future__ import annotations
 
 import contextlib
-import csv
 import dataclasses
-import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Iterator
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from keys.keyfile import key_hint, key_id
 from stamps.code import STAMP_TAG, encode_base32, header_bytes
 from stamps.errors import IssuanceError
-from stamps.qr import make_qr, save_png, save_svg
 from stamps.registry import StoredBatch
 from stamps.store import Store, utc_now
 from stamps.url import code_url
@@ -119,27 +116,6 @@ def default_destination(parent: Path, batch: StoredBatch, serials: SerialRange) 
         candidate = path.with_name(f"{path.name}-{number}")
         number += 1
     return candidate
-
-
-def write_codes(
-    folder: Path, codes: Iterator[IssuedCode], *, images: bool, progress: Callable[[int], None] = lambda done: None,
-) -> None:
-    """codes.csv (serial, code), synced to disk, and with *images* one SVG and one PNG per code."""
-    if images:
-        (folder / "svg").mkdir()
-        (folder / "png").mkdir()
-    with open(folder / "codes.csv", "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["serial", "code"])
-        for done, issued in enumerate(codes, start=1):
-            writer.writerow([issued.serial, issued.url])
-            if images:
-                symbol = make_qr(issued.url)
-                save_svg(symbol, folder / "svg" / f"{issued.serial:07d}.svg")
-                save_png(symbol, folder / "png" / f"{issued.serial:07d}.png")
-            progress(done)
-        handle.flush()
-        os.fsync(handle.fileno())
 
 
 def publish(staging: Path, destination: Path) -> Path:

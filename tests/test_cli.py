@@ -168,7 +168,7 @@ def build_world(root: Path) -> World:
                         "--step", f"Thu hoạch|{HARVEST}|Vùng nuôi ong rừng Bình Liêu",
                         "--step", f"Đóng gói|{PRODUCED}|Xưởng HTX Hợp Tiến|VN-QN-BL-0007-25"))
         digests.append(re.search(r"Batch ([0-9a-f]{16}) signed", out).group(1))
-    ok(invoke(inst, "issue", "L1", "--count", ISSUED, "--out", root / "issued-L1"))
+    ok(invoke(inst, "issue", "L1", "--count", ISSUED, "--out", root / "issued-L1", *ALL_IMAGES))
     return World(root, key_id, *digests)
 
 
@@ -204,18 +204,25 @@ def inspector(world: World, verifier: Path) -> Path:
 # ---------------------------------------------------------------------------------------------------
 # the full flow
 # ---------------------------------------------------------------------------------------------------
-def assert_issued_output(folder: Path, serials: range, images: bool = True) -> list[str]:
+ALL_IMAGES = ("--format", "pdf", "--format", "svg", "--format", "png")
+
+
+def assert_issued_output(folder: Path, serials: range, formats: tuple[str, ...] = ("pdf",)) -> list[str]:
     rows = read_codes(folder)
-    assert rows[0] == ["serial", "code"]
+    assert rows[0] == ["serial", "code", "short_code"]
     assert [int(row[0]) for row in rows[1:]] == list(serials)
     codes = [row[1] for row in rows[1:]]
     assert all(code.startswith(STAMP_PREFIX) and len(token_of(code)) == TOKEN_CHARS for code in codes)
     assert len(set(codes)) == len(codes)
+    assert (folder / "stamps.pdf").exists() is ("pdf" in formats)
+    if "pdf" in formats:
+        assert (folder / "stamps.pdf").read_bytes().startswith(b"%PDF-")
     for serial in serials:
         svg, png = folder / "svg" / f"{serial:07d}.svg", folder / "png" / f"{serial:07d}.png"
-        assert (svg.exists() and png.exists()) is images
-        if images:
+        assert svg.exists() is ("svg" in formats) and png.exists() is ("png" in formats)
+        if "svg" in formats:
             assert "<svg" in svg.read_text(encoding="utf-8")
+        if "png" in formats:
             assert png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     return codes
 
@@ -247,7 +254,7 @@ def test_full_flow_from_options(tmp_path: Path) -> None:
     assert shown["record"]["key_id"] == key_id and shown["issued"] == 0
 
     issued = ok(invoke(inst, "issue", "MO-01", "--count", "5", "--out", tmp_path / "stamps"))
-    assert "5 codes (serials 1-5)" in issued
+    assert "5 stamps (serials 1-5, pdf:a4-24)" in issued
     codes = assert_issued_output(tmp_path / "stamps", range(1, 6))
     assert batch_issued(inst, "MO-01") == "5/50"
 
@@ -345,7 +352,7 @@ def test_genuine_in_any_letter_case(world: World, transform) -> None:
 
 @pytest.mark.parametrize("lot, today", [("L1", OCOP_EXPIRES), ("L2", L2_EXPIRY)], ids=["ocop-expiry-day", "batch-expiry-day"])
 def test_genuine_on_the_expiry_day(world: World, lot: str, today: dt.date) -> None:
-    ok(invoke(world.inst, "issue", lot, "--count", 1, "--no-images", "--out", world.root / "one"))
+    ok(invoke(world.inst, "issue", lot, "--count", 1, "--out", world.root / "one"))
     code, payload = verify_json(world.inst, read_codes(world.root / "one")[1][1], "--today", today)
     assert (code, payload["result"]) == (0, "genuine")
 
@@ -356,7 +363,7 @@ def test_genuine_on_the_expiry_day(world: World, lot: str, today: dt.date) -> No
     ("L1", L1_EXPIRY + dt.timedelta(days=1), ["product_expired", "ocop_expired"]),
 ], ids=["product-expired", "ocop-expired", "both"])
 def test_genuine_warning(world: World, lot: str, today: dt.date, reasons: list[str]) -> None:
-    ok(invoke(world.inst, "issue", lot, "--count", 1, "--no-images", "--out", world.root / "one"))
+    ok(invoke(world.inst, "issue", lot, "--count", 1, "--out", world.root / "one"))
     stamp = read_codes(world.root / "one")[1][1]
     code, payload = verify_json(world.inst, stamp, "--today", today)
     assert (code, payload["result"], payload["class"]) == (3, "genuine_warning", "warning")
@@ -524,7 +531,7 @@ def test_issue_never_beyond_quantity(world: World, lot: str, quantity: int, coun
     assert not (world.inst / "output").exists()
     assert [p.name for p in world.root.iterdir() if p.name.startswith(".")] == []
     assert batch_issued(world.inst, lot) == before
-    ok(invoke(world.inst, "issue", lot, "--count", left, "--no-images", "--out", out))
+    ok(invoke(world.inst, "issue", lot, "--count", left, "--out", out))
     assert_error(invoke(world.inst, "issue", lot, "--count", 1, "--out", world.root / "more"), contains="Only 0")
     assert batch_issued(world.inst, lot) == f"{quantity}/{quantity}"
 
@@ -542,8 +549,8 @@ def test_issue_refuses_an_existing_out_folder(world: World) -> None:
 
 
 def test_reprint_rewrites_the_same_codes(world: World) -> None:
-    ok(invoke(world.inst, "issue", "L1", "--reprint", "1-3", "--out", world.root / "reprint"))
-    assert_issued_output(world.root / "reprint", range(1, 4))
+    ok(invoke(world.inst, "issue", "L1", "--reprint", "1-3", "--out", world.root / "reprint", *ALL_IMAGES))
+    assert_issued_output(world.root / "reprint", range(1, 4), ("pdf", "svg", "png"))
     assert read_codes(world.root / "reprint") == read_codes(world.issued_dir)[:4]
     for serial in (1, 2, 3):
         name = f"{serial:07d}.svg"
@@ -598,7 +605,7 @@ def test_a_new_key_retires_the_old_one_and_old_batches_still_issue(world: World)
     new_id = re.search(r"Key ([0-9a-f]{16})", ok(invoke(world.inst, "keys", "generate", "--label", "2nd"))).group(1)
     listed = ok(invoke(world.inst, "keys", "list"))
     assert re.search(rf"{world.key_id}\s+retired", listed) and re.search(rf"{new_id}\s+active.*\(signing key\)", listed)
-    ok(invoke(world.inst, "issue", "L2", "--count", 1, "--no-images", "--out", world.root / "x"))
+    ok(invoke(world.inst, "issue", "L2", "--count", 1, "--out", world.root / "x"))
     code, payload = verify_json(world.inst, read_codes(world.root / "x")[1][1])
     assert (code, payload["result"], payload["key"]["key_id"]) == (0, "genuine", world.key_id)
 
@@ -627,7 +634,7 @@ def test_bad_base_url(tmp_path: Path, url: str) -> None:
 
 def test_init_again_changes_the_base_url(world: World) -> None:
     ok(invoke(world.inst, "init", "--base-url", "http://192.168.1.20:8000"))
-    ok(invoke(world.inst, "issue", "L2", "--count", 1, "--no-images", "--out", world.root / "x"))
+    ok(invoke(world.inst, "issue", "L2", "--count", 1, "--out", world.root / "x"))
     assert read_codes(world.root / "x")[1][1].startswith("http://192.168.1.20:8000/V/")
 
 

@@ -188,12 +188,12 @@ def test_two_processes_allocating_many_small_ranges(tmp_path: Path) -> None:
 def read_csv(folder: Path) -> list[tuple[int, str]]:
     with open(folder / "codes.csv", newline="", encoding="utf-8") as handle:
         rows = list(csv.reader(handle))
-    assert rows[0] == ["serial", "code"]
-    return [(int(serial), code) for serial, code in rows[1:]]
+    assert rows[0][:2] == ["serial", "code"]
+    return [(int(row[0]), row[1]) for row in rows[1:]]
 
 
 def cli_issue_argv(inst: Path, out: Path, count: int) -> list[str]:
-    return [CLI_ISSUER, "--instance", str(inst), "issue", "LOT", "--count", str(count), "--no-images", "--out", str(out)]
+    return [CLI_ISSUER, "--instance", str(inst), "issue", "LOT", "--count", str(count), "--format", "csv", "--out", str(out)]
 
 
 def test_two_cli_processes_issuing_at_once(tmp_path: Path) -> None:

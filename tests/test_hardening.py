@@ -84,13 +84,13 @@ def test_failed_writing_after_allocation_says_how_to_reprint(demo: Any, monkeypa
     def disk_full(*_: object, **__: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(cli, "write_codes", disk_full)
-    result = invoke(demo.instance_root, "issue", "PH14-2611-01", "--count", "3", "--no-images")
+    monkeypatch.setattr(cli, "write_stamps", disk_full)
+    result = invoke(demo.instance_root, "issue", "PH14-2611-01", "--count", "3")
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "--reprint 21-23" in result.stderr and "No space left on device" in result.stderr
     assert not [p for p in (demo.instance_root / "output").iterdir() if p.name.startswith(".issue-")]
     monkeypatch.undo()
-    assert invoke(demo.instance_root, "issue", "PH14-2611-01", "--reprint", "21-23", "--no-images").exit_code == 0
+    assert invoke(demo.instance_root, "issue", "PH14-2611-01", "--reprint", "21-23").exit_code == 0
 
 
 def test_an_unwritable_output_place_fails_before_any_serial_is_issued(demo: Any, tmp_path: Path) -> None:

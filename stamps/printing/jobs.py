@@ -1,0 +1,233 @@
+"""Writing a batch's stamps in the formats people print from, chosen with ``--format FORMAT[:PRESET]``.
+
+Formats (several may be asked for at once; ``codes.csv`` is always written):
+
+- ``pdf[:PRESET]``: label sheets (A4 presets, or ``custom`` with a grid) or roll pages (``roll-WxH``);
+- ``zpl[:WxH]``, ``tspl[:WxH]``: thermal label printers (Zebra; TSC/Xprinter), one label per stamp;
+- ``svg``, ``png``: one QR image per stamp (for packaging artwork);
+- ``csv``: only ``codes.csv`` (serial, code, short code) for a print shop.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import functools
+import itertools
+import os
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from stamps.code import short_code
+from stamps.issuance import IssuedCode
+from stamps.printing.label import DEFAULT_MODULE_MM, MIN_MODULE_MM, BatchTexts, LabelPlan, StampUnit, plan_label
+from stamps.printing.layout import DEFAULT_SHEET, LAYOUTS, Layout, LayoutError, custom_roll, custom_sheet
+from stamps.printing.symbols import BulkEncoder
+from stamps.qr import stamp_qr_version
+from stamps.registry import StoredBatch
+
+FORMATS = ("pdf", "zpl", "tspl", "svg", "png", "csv")
+DEFAULT_THERMAL_LABEL = "50x30"
+THERMAL_DPIS = (203, 300)
+PARALLEL_FROM = 2_000
+MAX_WORKERS = 8
+
+
+@dataclasses.dataclass(frozen=True)
+class CustomGrid:
+    """The options that describe a custom sheet (``--format pdf:custom``)."""
+
+    grid: str | None = None
+    label_size: str | None = None
+    margins: str = "0x0"
+    gaps: str = "0x0"
+    page: str = "a4"
+
+
+@dataclasses.dataclass(frozen=True)
+class OutputFormat:
+    kind: str
+    layout: Layout | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.kind}:{self.layout.name}" if self.layout else self.kind
+
+
+def format_help() -> str:
+    """The formats and presets, for ``--help``."""
+    sheets = "; ".join(f"{layout.name}: {layout.description}" for layout in LAYOUTS.values() if not layout.roll)
+    rolls = ", ".join(layout.name for layout in LAYOUTS.values() if layout.roll)
+    return (f"FORMAT[:PRESET], repeatable. pdf (default, preset {DEFAULT_SHEET}) with a sheet preset ({sheets}), "
+            f"a roll preset ({rolls}, or roll-WxH) or custom (with --grid and --label-size); "
+            f"zpl[:WxH] and tspl[:WxH] for thermal printers (default {DEFAULT_THERMAL_LABEL} mm, see --dpi); "
+            "svg and png (one QR image per stamp); csv (codes.csv only, always written).")
+
+
+def parse_format(text: str, custom: CustomGrid = CustomGrid()) -> OutputFormat:
+    """``pdf``, ``pdf:a4-40``, ``pdf:roll-50x30``, ``pdf:custom``, ``zpl:40x30``, ``svg``... as an OutputFormat."""
+    kind, _, preset = text.strip().lower().partition(":")
+    if kind not in FORMATS:
+        raise LayoutError(f"Unknown format {text!r}; choose one of {', '.join(FORMATS)} (see --help for the presets).")
+    if kind == "pdf":
+        return OutputFormat(kind, _pdf_layout(preset or DEFAULT_SHEET, custom))
+    if kind in ("zpl", "tspl"):
+        return OutputFormat(kind, custom_roll(preset.removeprefix("roll-") or DEFAULT_THERMAL_LABEL))
+    if preset:
+        raise LayoutError(f"Format {kind} takes no preset (got {preset!r}).")
+    return OutputFormat(kind)
+
+
+def _pdf_layout(preset: str, custom: CustomGrid) -> Layout:
+    if preset == "custom":
+        if not custom.grid or not custom.label_size:
+            raise LayoutError("--format pdf:custom needs --grid COLUMNSxROWS and --label-size WIDTHxHEIGHT (mm).")
+        return custom_sheet(custom.grid, custom.label_size, custom.margins, custom.gaps, custom.page)
+    if preset in LAYOUTS:
+        return LAYOUTS[preset]
+    if preset.startswith("roll-"):
+        return custom_roll(preset.removeprefix("roll-"))
+    raise LayoutError(f"Unknown preset {preset!r}; choose one of {', '.join(LAYOUTS)}, roll-WxH or custom.")
+
+
+@dataclasses.dataclass(frozen=True)
+class PrintJob:
+    """Everything needed to write one batch's stamps: the formats, the batch and the print settings.
+
+    Build it (and call :meth:`plans`) before serials are issued: a label too small or an unknown preset must fail
+    before anything is recorded.
+    """
+
+    formats: tuple[OutputFormat, ...]
+    batch: StoredBatch
+    base_url: str
+    module_mm: float = DEFAULT_MODULE_MM
+    dpi: int = 203
+    workers: int = 1  # processes that encode QR symbols for PDFs (see encoding_workers)
+
+    def __post_init__(self) -> None:
+        if self.dpi not in THERMAL_DPIS and any(fmt.kind in ("zpl", "tspl") for fmt in self.formats):
+            raise LayoutError(f"Thermal printers here print at {' or '.join(map(str, THERMAL_DPIS))} dpi, not {self.dpi}.")
+        if self.module_mm < MIN_MODULE_MM:
+            raise LayoutError(f"A QR module of {self.module_mm:g} mm is too small to scan reliably; "
+                              f"use {MIN_MODULE_MM:g} mm or more.")
+
+    @functools.cached_property
+    def qr_modules(self) -> int:
+        return 17 + 4 * stamp_qr_version(self.base_url)
+
+    def plans(self) -> dict[str, LabelPlan]:
+        """A label plan per format that lays out labels, fitted for the batch's widest serial."""
+        texts = BatchTexts.from_record(self.batch.record)
+        widest = StampUnit(texts.quantity, "", short_code(self.batch.signed.digest_prefix, texts.quantity))
+        return {fmt.name: plan_label(fmt.layout.label_mm, self.qr_modules, texts, widest, self._module_mm_for(fmt))
+                for fmt in self.formats if fmt.layout is not None}
+
+    def _module_mm_for(self, fmt: OutputFormat) -> float:
+        """A thermal printer prints whole dots: the module it really prints (e.g. 0.375 mm is 5 dots = 0.417 at 300 dpi)."""
+        if fmt.kind in ("zpl", "tspl"):
+            from stamps.printing.thermal import printer_module_mm
+
+            return printer_module_mm(self.module_mm, self.dpi)
+        return self.module_mm
+
+
+def encoding_workers(count: int) -> int:
+    """Every core for a job large enough to repay starting the processes (about 0.1 s), one otherwise."""
+    return min(os.cpu_count() or 1, MAX_WORKERS) if count >= PARALLEL_FROM else 1
+
+
+UnitSource = Callable[[], Iterable[IssuedCode]]
+
+
+def write_stamps(folder: Path, job: PrintJob, codes: UnitSource, *,
+                 progress: Callable[[int], None] = lambda done: None) -> list[Path]:
+    """codes.csv and every asked-for format in *folder*; *codes* gives the issued codes afresh for each output
+    (codes are deterministic), so nothing holds a whole batch in memory. Returns what was written."""
+    plans = job.plans()
+    encoder = BulkEncoder(job.qr_modules)
+    prefix = job.batch.signed.digest_prefix
+
+    def units() -> Iterator[StampUnit]:
+        return (StampUnit.from_issued(issued, prefix) for issued in codes())
+
+    layouts = [fmt for fmt in job.formats if fmt.kind != "csv"]
+    written = [_write_csv(folder / "codes.csv", units(), progress if not layouts else _ignore)]
+    for number, fmt in enumerate(layouts):
+        report = progress if number == 0 else _ignore  # the progress bar follows the first format
+        written += _write_format(folder, fmt, plans.get(fmt.name), units, job, encoder, report)
+    return written
+
+
+def _ignore(done: int) -> None:
+    return None
+
+
+def _write_format(folder: Path, fmt: OutputFormat, plan: LabelPlan | None, units: Callable[[], Iterator[StampUnit]],
+                  job: PrintJob, encoder: BulkEncoder, progress: Callable[[int], None]) -> list[Path]:
+    if fmt.kind == "pdf":
+        assert plan is not None and fmt.layout is not None
+        return _write_pdfs(folder, fmt.layout, plan, units(), job, encoder, progress)
+    if fmt.kind in ("zpl", "tspl"):
+        from stamps.printing import thermal
+
+        assert plan is not None
+        path = folder / f"stamps.{fmt.kind}"
+        write = thermal.write_zpl if fmt.kind == "zpl" else thermal.write_tspl
+        with open(path, "wb") as handle:
+            write(handle, plan, units(), dpi=job.dpi, progress=progress)
+            _sync(handle)
+        return [path]
+    return [_write_images(folder / fmt.kind, fmt.kind, units(), job, encoder, progress)]
+
+
+def _write_pdfs(folder: Path, layout: Layout, plan: LabelPlan, units: Iterator[StampUnit], job: PrintJob,
+                encoder: BulkEncoder, progress: Callable[[int], None]) -> list[Path]:
+    """stamps.pdf, or stamps-01.pdf, stamps-02.pdf, ... of at most MAX_LABELS_PER_FILE labels each."""
+    from stamps.printing.pdf import MAX_LABELS_PER_FILE, PdfLabelWriter
+
+    writer = PdfLabelWriter(layout, plan, encoder, job.workers)
+    title = f"{job.batch.record['product']['name']} - {job.batch.record['batch']['lot_code']}"
+    paths: list[Path] = []
+    while part := list(itertools.islice(units, MAX_LABELS_PER_FILE)):
+        path = folder / f"stamps-{len(paths) + 1:02d}.pdf"
+        writer.write(path, part, title=title, progress=progress)
+        with open(path, "rb") as handle:
+            _sync(handle)
+        paths.append(path)
+    if len(paths) == 1:
+        paths = [paths[0].rename(folder / "stamps.pdf")]
+    return paths
+
+
+def _write_images(target: Path, kind: str, units: Iterable[StampUnit], job: PrintJob, encoder: BulkEncoder,
+                  progress: Callable[[int], None]) -> Path:
+    from stamps.printing.images import save_png, svg_bytes
+
+    target.mkdir()
+    for unit in units:
+        matrix = encoder.matrix(unit.url)
+        path = target / f"{unit.serial:07d}.{kind}"
+        if kind == "svg":
+            path.write_bytes(svg_bytes(matrix, unit, job.module_mm))
+        else:
+            save_png(matrix, path, job.module_mm)
+        progress(1)
+    return target
+
+
+def _write_csv(path: Path, units: Iterable[StampUnit], progress: Callable[[int], None]) -> Path:
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["serial", "code", "short_code"])
+        for unit in units:
+            writer.writerow([unit.serial, unit.url, unit.short_code])
+            progress(1)
+        _sync(handle)
+    return path
+
+
+def _sync(handle: IO[Any]) -> None:
+    handle.flush()
+    os.fsync(handle.fileno())

@@ -1,0 +1,235 @@
+"""Print-ready stamps: every format opens and holds the right labels, and what is printed decodes and verifies.
+
+PDFs are parsed and rasterised with pypdfium2 (PDFium), QR symbols decoded with
+zxing-cpp: neither is the writer (reportlab) nor segno.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import xml.etree.ElementTree as ElementTree
+from pathlib import Path
+
+import pypdfium2 as pdfium
+import pytest
+import zxingcpp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image, ImageDraw
+
+from stamps.code import short_code
+from stamps.demo import DEMO_PASSPHRASE, run_demo
+from stamps.instance import Instance
+from stamps.printing.jobs import parse_format
+from stamps.printing.label import BatchTexts, StampUnit, plan_label
+from stamps.printing.layout import LAYOUTS, LayoutError, custom_sheet
+from stamps.printing.pdf import page_qr_paths
+from stamps.printing.symbols import QRMatrix
+from stamps.verify import Result
+from tests.test_cli import assert_error, invoke, ok
+
+BASE_URL = "https://truyxuat.example.vn"
+PRODUCT = "Trà San tuyết PH.14 hữu cơ"
+LOT = "PH14-2611-01"
+
+
+@pytest.fixture(scope="module")
+def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("printing") / "inst"
+    run_demo(root, BASE_URL)  # serials 1-20 issued
+    return root
+
+
+def issue(root: Path, out: Path, count: int, *formats: str, extra: tuple[str, ...] = ()) -> Path:
+    args = [arg for fmt in formats for arg in ("--format", fmt)]
+    ok(invoke(root, "issue", LOT, "--count", count, *args, *extra, "--out", out, passphrase=DEMO_PASSPHRASE.decode()))
+    return out
+
+
+def issued_codes(folder: Path) -> dict[str, tuple[int, str]]:
+    with open(folder / "codes.csv", newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    return {row["code"]: (int(row["serial"]), row["short_code"]) for row in rows}
+
+
+def decoded_pages(pdf: Path, dpi: int) -> list[list[str]]:
+    document = pdfium.PdfDocument(str(pdf))
+    try:
+        pages = []
+        for page in document:
+            image = page.render(scale=dpi / 72, grayscale=True).to_pil()
+            pages.append([found.text for found in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)])
+        return pages
+    finally:
+        document.close()
+
+
+def page_texts(pdf: Path) -> list[str]:
+    document = pdfium.PdfDocument(str(pdf))
+    try:
+        return [page.get_textpage().get_text_range() for page in document]
+    finally:
+        document.close()
+
+
+@pytest.mark.parametrize("dpi", [300, 203])
+def test_a4_sheets_decode_to_exactly_the_issued_codes_which_verify(demo_root: Path, tmp_path: Path, dpi: int) -> None:
+    folder = issue(demo_root, tmp_path / "sheets", 30, "pdf:a4-24")
+    codes = issued_codes(folder)
+    pages = decoded_pages(folder / "stamps.pdf", dpi)
+    assert [len(found) for found in pages] == [24, 6]
+    assert sorted(text for found in pages for text in found) == sorted(codes)
+    verifier = Instance.open(demo_root, read_only=True).verifier()
+    assert {verifier.verify(text).result for found in pages for text in found} == {Result.GENUINE}
+
+
+@pytest.mark.parametrize("preset", [name for name in LAYOUTS])
+def test_every_preset_holds_its_grid_of_labels(demo_root: Path, tmp_path: Path, preset: str) -> None:
+    layout = LAYOUTS[preset]
+    count = layout.per_page + 1
+    folder = issue(demo_root, tmp_path / preset, count, f"pdf:{preset}")
+    pages = decoded_pages(folder / "stamps.pdf", 300)
+    assert [len(found) for found in pages] == [layout.per_page, 1]
+    assert sorted(text for found in pages for text in found) == sorted(issued_codes(folder))
+    document = pdfium.PdfDocument(str(folder / "stamps.pdf"))
+    width_pt, height_pt = document[0].get_size()
+    assert (round(width_pt / 72 * 25.4, 1), round(height_pt / 72 * 25.4, 1)) == layout.page_mm
+    document.close()
+
+
+def test_vietnamese_text_extracts_exactly_with_every_label_line(demo_root: Path, tmp_path: Path) -> None:
+    folder = issue(demo_root, tmp_path / "text", 3, "pdf:a4-14")
+    [text] = page_texts(folder / "stamps.pdf")
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    for serial, code in sorted(issued_codes(folder).values()):
+        assert f"Số: {serial:06d}" in lines and f"Mã: {code}" in lines
+    assert lines.count(PRODUCT) == 3 and lines.count(f"Lô: {LOT}") == 3 and lines.count("★★★★☆ OCOP") == 3
+
+
+def test_the_font_is_embedded_and_no_standard_font_is_referenced(demo_root: Path, tmp_path: Path) -> None:
+    data = (issue(demo_root, tmp_path / "font", 1, "pdf:roll-50x30") / "stamps.pdf").read_bytes()
+    assert b"/FontFile2" in data and b"/ToUnicode" in data
+    assert b"Helvetica" not in data
+
+
+def test_qr_is_drawn_as_vector_paths_not_images(demo_root: Path, tmp_path: Path) -> None:
+    document = pdfium.PdfDocument(str(issue(demo_root, tmp_path / "vector", 2, "pdf:roll-40x30") / "stamps.pdf"))
+    kinds = {obj.type for page in document for obj in page.get_objects()}
+    document.close()
+    assert pdfium.raw.FPDF_PAGEOBJ_IMAGE not in kinds and pdfium.raw.FPDF_PAGEOBJ_PATH in kinds
+
+
+def test_custom_sheet(demo_root: Path, tmp_path: Path) -> None:
+    folder = issue(demo_root, tmp_path / "custom", 7, "pdf:custom",
+                   extra=("--grid", "2x3", "--label-size", "90x40", "--margins", "10x10", "--gaps", "5x2"))
+    assert [len(found) for found in decoded_pages(folder / "stamps.pdf", 203)] == [6, 1]
+
+
+def test_svg_and_png_per_stamp_decode(demo_root: Path, tmp_path: Path) -> None:
+    folder = issue(demo_root, tmp_path / "images", 3, "svg", "png")
+    codes = issued_codes(folder)
+    by_serial = {serial: code for code, (serial, _) in codes.items()}
+    for serial, code in by_serial.items():
+        png = Image.open(folder / "png" / f"{serial:07d}.png")
+        assert round(png.info["dpi"][0]) == 600 and [r.text for r in zxingcpp.read_barcodes(png)] == [code]
+        svg = ElementTree.parse(folder / "svg" / f"{serial:07d}.svg").getroot()
+        assert svg.get("width", "").endswith("mm")
+        assert [r.text for r in zxingcpp.read_barcodes(rasterised_svg(svg))] == [code]
+    assert not (folder / "stamps.pdf").exists()
+
+
+def rasterised_svg(svg: ElementTree.Element) -> Image.Image:
+    """Draw the SVG's one path (``Mx yhWv1h-Wz`` runs) at 8 px per unit: enough of a renderer for our own files."""
+    side = int(svg.get("viewBox", "0 0 0 0").split()[2])
+    image = Image.new("L", (side * 8, side * 8), 255)
+    draw = ImageDraw.Draw(image)
+    path = next(element for element in svg if element.tag.endswith("path")).get("d", "")
+    for x, y, width in re.findall(r"M(\d+) (\d+)h(\d+)v1h-\d+z", path):
+        left, top = int(x) * 8, int(y) * 8
+        draw.rectangle((left, top, left + int(width) * 8 - 1, top + 7), fill=0)
+    return image
+
+
+def test_csv_lists_serial_code_and_short_code(demo_root: Path, tmp_path: Path) -> None:
+    folder = issue(demo_root, tmp_path / "csv", 4, "csv")
+    assert sorted(path.name for path in folder.iterdir()) == ["codes.csv"]
+    rows = issued_codes(folder)
+    assert len(rows) == 4 and all(re.fullmatch(r"[A-Z2-7]{6}-\d{6}-[A-Z2-7]", short) for _, short in rows.values())
+
+
+def test_a_label_too_small_fails_before_any_serial_is_issued(demo_root: Path, tmp_path: Path) -> None:
+    before = ok(invoke(demo_root, "batch", "list"))
+    issue(demo_root, tmp_path / "first", 1, "csv")  # the passphrase is right: the failures below are the layouts'
+    before = ok(invoke(demo_root, "batch", "list"))
+    secret = DEMO_PASSPHRASE.decode()
+    assert_error(invoke(demo_root, "issue", LOT, "--count", 5, "--format", "pdf:custom", "--grid", "2x2", "--label-size",
+                        "18x18", "--out", tmp_path / "x", passphrase=secret), contains="too small")
+    assert_error(invoke(demo_root, "issue", LOT, "--count", 5, "--format", "pdf:a4-99", "--out", tmp_path / "x",
+                        passphrase=secret), contains="Unknown preset")
+    assert_error(invoke(demo_root, "issue", LOT, "--count", 5, "--module-mm", "0.2", "--out", tmp_path / "x",
+                        passphrase=secret), contains="too small")
+    assert ok(invoke(demo_root, "batch", "list")) == before and not (tmp_path / "x").exists()
+
+
+def test_help_lists_the_presets() -> None:
+    from click.testing import CliRunner
+
+    from cli import cli as ocop_cli
+
+    shown = CliRunner().invoke(ocop_cli, ["issue", "--help"]).output
+    assert all(name in shown for name in LAYOUTS) and "zpl" in shown and "tspl" in shown
+
+
+def test_layouts_refuse_what_does_not_fit() -> None:
+    with pytest.raises(LayoutError, match="do not fit"):
+        custom_sheet("3x8", "70x40")
+    with pytest.raises(LayoutError, match="Unknown format"):
+        parse_format("docx")
+
+
+def test_long_product_names_wrap_then_shorten() -> None:
+    texts = BatchTexts("Mật ong hoa nhãn rừng nguyên sinh Bình Liêu thu hoạch vụ xuân năm hai nghìn", 5, "BL-1", 999_999)
+    unit = StampUnit(1, "", short_code(bytes(10), 999_999))
+    plan = plan_label(LAYOUTS["roll-40x30"].label_mm, 45, texts, unit)
+    names = [line for line in plan.shared_lines if line.bold]
+    assert 1 <= len(names) <= 2 and plan.serial_slot.size_pt >= 4.0
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.binary(min_size=21 * 21, max_size=21 * 21), min_size=1, max_size=4))
+def test_pdf_paths_redraw_exactly_the_dark_modules(symbols: list[bytes]) -> None:
+    matrices = [QRMatrix(21, bytes(0 if byte < 128 else 255 for byte in data)) for data in symbols]
+    for matrix, ops in zip(matrices, page_qr_paths(matrices)):
+        dark = set()
+        for x, y, width in re.findall(rb"\s*(\d+)\s+(\d+)\s+(\d+) 1 re", ops):
+            dark |= {(int(x) + step, int(y)) for step in range(int(width))}
+        assert dark == {(x, y) for y in range(21) for x in range(21) if matrix.is_dark(x, y)}
+
+
+def test_short_code_check_character_catches_a_changed_character() -> None:
+    code = short_code(bytes(range(10)), 123)
+    body, check = code.rsplit("-", 1)
+    changed = {short_code(bytes(range(10)), serial).rsplit("-", 1)[1] for serial in range(124, 160)}
+    assert re.fullmatch(r"[A-Z2-7]{6}-000123-[A-Z2-7]", code) and len(changed) > 10 and check
+
+
+
+
+def test_encoding_spread_over_processes_writes_the_same_labels(tmp_path: Path) -> None:
+    from stamps.printing.pdf import PdfLabelWriter
+
+    urls = [f"https://TRUYXUAT.EXAMPLE.VN/V/{'A' * 120}{serial:010d}" for serial in range(1, 31)]
+    units = [StampUnit(serial, url, short_code(bytes(10), serial)) for serial, url in enumerate(urls, start=1)]
+    layout = LAYOUTS["a4-24"]
+    plan = plan_label(layout.label_mm, 45, BatchTexts(PRODUCT, 4, LOT, 100), units[0])
+    done: list[int] = []
+    assert PdfLabelWriter(layout, plan, workers=2).write(tmp_path / "two.pdf", units, progress=done.append) == 30
+    assert done == [24, 6]
+    pages = decoded_pages(tmp_path / "two.pdf", 203)
+    assert [len(found) for found in pages] == [24, 6] and sorted(sum(pages, [])) == sorted(urls)
+
+
+def test_short_code_golden_value() -> None:
+    """The example of docs/stamp-format.md."""
+    assert short_code(bytes(range(10)), 123) == "AAAQEA-000123-K"
