@@ -38,7 +38,7 @@ import segno
 import zxingcpp
 
 from stamps import registry
-from stamps.demo import DEMO_PASSPHRASE, demo_data, run_demo
+from stamps.demo import DEMO_PASSPHRASE, demo_data, demo_record_ids, run_demo
 from stamps.instance import Instance
 from stamps.issuance import StampSigner, allocate_serials, staged_output
 from stamps.printing.jobs import PrintJob, parse_format, write_stamps
@@ -56,8 +56,7 @@ def build_instance(root: Path) -> str:
     instance = Instance.open(root)
     try:
         key = instance.signing_key(DEMO_PASSPHRASE)
-        product = next(row["id"] for row in instance.store.record_rows("products") if row["name"].startswith("Trà"))
-        areas = [row["id"] for row in instance.store.record_rows("farm_areas") if row["name"].startswith("Vùng chè")]
+        product, areas = demo_record_ids(instance)
         fields = {**demo_data()["batch"]["fields"], "lot_code": "BENCH-PRINT", "quantity": BATCH_QUANTITY}
         return registry.create_batch(instance.store, key, product, areas, fields).digest
     finally:

@@ -83,3 +83,17 @@ def tamper(url: str) -> str:
     position = len(url) - 40
     replacement = next(char for char in BASE32_ALPHABET if char != url[position])
     return url[:position] + replacement + url[position + 1:]
+
+
+def demo_record_ids(instance: Instance) -> tuple[int, list[int]]:
+    """The ids of the demo batch's product and farm areas in *instance* (looked up by name, as run_demo stored them):
+    benchmarks create larger batches of the same product."""
+    data = demo_data()
+    wanted_product = data["batch"]["product"]
+    wanted_areas = set(data["batch"]["farm_areas"])
+    product_name = next(product["name"] for entry in data["producers"] for product in entry["products"]
+                        if product["key"] == wanted_product)
+    area_names = {area["name"] for entry in data["producers"] for area in entry["farm_areas"] if area["key"] in wanted_areas}
+    product_id = next(row["id"] for row in instance.store.record_rows("products") if row["name"] == product_name)
+    area_ids = [row["id"] for row in instance.store.record_rows("farm_areas") if row["name"] in area_names]
+    return product_id, area_ids

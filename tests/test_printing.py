@@ -59,7 +59,7 @@ def decoded_pages(pdf: Path, dpi: int) -> list[list[str]]:
         pages = []
         for page in document:
             image = page.render(scale=dpi / 72, grayscale=True).to_pil()
-            pages.append([found.text for found in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)])
+            pages.append([found.text for found in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCodeModel2)])
         return pages
     finally:
         document.close()
