@@ -429,7 +429,7 @@ def recall(ctx: click.Context, batch_ref: str, reason: str, mandatory: bool, on_
 @click.option("--margins", metavar="TOPxLEFT", default="0x0", show_default=True, help="With pdf:custom: page margins in mm.")
 @click.option("--gaps", metavar="COLUMNxROW", default="0x0", show_default=True, help="With pdf:custom: gaps between labels in mm.")
 @click.option("--page", type=click.Choice(["a4", "a5", "letter"]), default="a4", show_default=True, help="With pdf:custom: page size.")
-@click.option("--module-mm", type=float, default=DEFAULT_MODULE_MM, show_default=True,
+@click.option("--module-mm", type=click.FloatRange(0.33, 2.0), default=DEFAULT_MODULE_MM, show_default=True,
               help="QR module size in mm (0.33 or more; 0.5 is DENSO's recommendation for 203 dpi printers).")
 @click.option("--dpi", type=click.Choice(["203", "300"]), default="203", show_default=True, help="Thermal printer resolution (zpl, tspl).")
 @click.pass_context
@@ -454,7 +454,8 @@ def issue(ctx: click.Context, batch_ref: str, count: int | None, reprint: str | 
             serials = allocate_serials(instance.store, item, count or 0)
         issued = serials
         try:
-            with click.progressbar(length=len(serials), label=f"Serials {serials.first}-{serials.last}", file=sys.stderr) as bar:
+            with click.progressbar(length=len(serials) * job.progress_steps, label=f"Serials {serials.first}-{serials.last}",
+                                   file=sys.stderr) as bar:
                 write_stamps(staging, job, lambda: signer.codes(issued), progress=bar.update)
             written = publish(staging, out or default_destination(parent, item, serials))
         except BaseException:

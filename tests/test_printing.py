@@ -7,6 +7,7 @@ zxing-cpp: neither is the writer (reportlab) nor segno.
 from __future__ import annotations
 
 import csv
+import hashlib
 import re
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
@@ -22,6 +23,7 @@ from stamps.code import short_code
 from stamps.demo import DEMO_PASSPHRASE, run_demo
 from stamps.instance import Instance
 from stamps.printing.jobs import parse_format
+from stamps.printing.fonts import text_width_mm
 from stamps.printing.label import BatchTexts, StampUnit, plan_label
 from stamps.printing.layout import LAYOUTS, LayoutError, custom_sheet
 from stamps.printing.pdf import page_qr_paths
@@ -159,7 +161,6 @@ def test_csv_lists_serial_code_and_short_code(demo_root: Path, tmp_path: Path) -
 
 
 def test_a_label_too_small_fails_before_any_serial_is_issued(demo_root: Path, tmp_path: Path) -> None:
-    before = ok(invoke(demo_root, "batch", "list"))
     issue(demo_root, tmp_path / "first", 1, "csv")  # the passphrase is right: the failures below are the layouts'
     before = ok(invoke(demo_root, "batch", "list"))
     secret = DEMO_PASSPHRASE.decode()
@@ -168,7 +169,13 @@ def test_a_label_too_small_fails_before_any_serial_is_issued(demo_root: Path, tm
     assert_error(invoke(demo_root, "issue", LOT, "--count", 5, "--format", "pdf:a4-99", "--out", tmp_path / "x",
                         passphrase=secret), contains="Unknown preset")
     assert_error(invoke(demo_root, "issue", LOT, "--count", 5, "--module-mm", "0.2", "--out", tmp_path / "x",
-                        passphrase=secret), contains="too small")
+                        passphrase=secret), exit_code=2, contains="0.33")
+    assert_error(invoke(demo_root, "issue", LOT, "--count", 5, "--module-mm", "nan", "--out", tmp_path / "x",
+                        passphrase=secret), contains="outside")
+    assert_error(invoke(demo_root, "issue", LOT, "--count", 5, "--format", f"pdf:roll-{'1' * 400}x50", "--out",
+                        tmp_path / "x", passphrase=secret), contains="ordinary numbers")
+    assert_error(invoke(demo_root, "issue", LOT, "--count", 5, "--format", "pdf:a4-24", "--format", "pdf:a4-40", "--out",
+                        tmp_path / "x", passphrase=secret), contains="once")
     assert ok(invoke(demo_root, "batch", "list")) == before and not (tmp_path / "x").exists()
 
 
@@ -188,12 +195,18 @@ def test_layouts_refuse_what_does_not_fit() -> None:
         parse_format("docx")
 
 
-def test_long_product_names_wrap_then_shorten() -> None:
+def test_long_product_names_wrap_then_shorten_and_every_line_fits() -> None:
     texts = BatchTexts("Mật ong hoa nhãn rừng nguyên sinh Bình Liêu thu hoạch vụ xuân năm hai nghìn", 5, "BL-1", 999_999)
     unit = StampUnit(1, "", short_code(bytes(10), 999_999))
-    plan = plan_label(LAYOUTS["roll-40x30"].label_mm, 45, texts, unit)
+    width, height = LAYOUTS["roll-40x30"].label_mm
+    plan = plan_label((width, height), 45, texts, unit)
     names = [line for line in plan.shared_lines if line.bold]
-    assert 1 <= len(names) <= 2 and plan.serial_slot.size_pt >= 4.0
+    assert len(names) == 2 and names[1].text.endswith("…") and names[0].text.startswith("Mật ong")
+    for serial in (1, 77, 999_999):  # every check character, at the widest serial, stays on the label
+        for line in plan.unit_lines(StampUnit(serial, "", short_code(bytes(10), serial))):
+            assert line.x_mm + text_width_mm(line.text, line.size_pt) <= width - 1.0
+    assert all(line.x_mm + text_width_mm(line.text, line.size_pt, bold=line.bold) <= width for line in plan.shared_lines)
+    assert plan.code_slot.baseline_mm <= height
 
 
 @settings(max_examples=60, deadline=None)
@@ -207,11 +220,20 @@ def test_pdf_paths_redraw_exactly_the_dark_modules(symbols: list[bytes]) -> None
         assert dark == {(x, y) for y in range(21) for x in range(21) if matrix.is_dark(x, y)}
 
 
-def test_short_code_check_character_catches_a_changed_character() -> None:
+def test_short_code_check_character_catches_most_single_changes() -> None:
+    """Change one character of the body: the check character should then (31 times in 32) no longer match."""
     code = short_code(bytes(range(10)), 123)
+    assert re.fullmatch(r"[A-Z2-7]{6}-000123-[A-Z2-7]", code)
     body, check = code.rsplit("-", 1)
-    changed = {short_code(bytes(range(10)), serial).rsplit("-", 1)[1] for serial in range(124, 160)}
-    assert re.fullmatch(r"[A-Z2-7]{6}-000123-[A-Z2-7]", code) and len(changed) > 10 and check
+    caught = total = 0
+    for place, char in enumerate(body):
+        for other in ("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567" if char.isalpha() else "0123456789"):
+            if other == char:
+                continue
+            changed = body[:place] + other + body[place + 1:]
+            total += 1
+            caught += hashlib.sha256(changed.encode()).digest()[0] % 32 != "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".index(check)
+    assert caught / total > 0.9
 
 
 
@@ -233,3 +255,39 @@ def test_encoding_spread_over_processes_writes_the_same_labels(tmp_path: Path) -
 def test_short_code_golden_value() -> None:
     """The example of docs/stamp-format.md."""
     assert short_code(bytes(range(10)), 123) == "AAAQEA-000123-K"
+
+
+def test_a_character_the_font_lacks_is_refused_by_name() -> None:
+    with pytest.raises(LayoutError, match="U\\+1F375"):
+        BatchTexts.from_record({"product": {"name": "Trà 🍵"}, "batch": {"lot_code": "L1", "quantity": 5}})
+    assert BatchTexts.from_record({"product": {"name": "Trà Shan™ 50.000€ ₫"}, "batch": {"lot_code": "L1", "quantity": 5}})
+
+
+def test_large_jobs_split_into_files_of_full_sheets(demo_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import stamps.printing.pdf as pdf
+
+    monkeypatch.setattr(pdf, "MAX_LABELS_PER_FILE", 50)  # 2 sheets of 24 per file
+    folder = issue(demo_root, tmp_path / "split", 100, "pdf:a4-24")
+    files = sorted(folder.glob("stamps-*.pdf"))
+    assert [path.name for path in files] == ["stamps-0001.pdf", "stamps-0002.pdf", "stamps-0003.pdf"]
+    counts = [[len(found) for found in decoded_pages(path, 203)] for path in files]
+    assert counts == [[24, 24], [24, 24], [4]]
+
+
+def test_progress_counts_every_output(demo_root: Path, tmp_path: Path) -> None:
+    from stamps import registry
+    from stamps.issuance import StampSigner, allocate_serials
+    from stamps.printing.jobs import PrintJob, write_stamps
+
+    instance = Instance.open(demo_root)
+    try:
+        batch = registry.find_batch(instance.store, LOT)
+        serials = allocate_serials(instance.store, batch, 5)
+        signer = StampSigner(instance.signing_key(DEMO_PASSPHRASE), batch, instance.base_url)
+        job = PrintJob((parse_format("pdf"), parse_format("png"), parse_format("csv")), batch, instance.base_url)
+        steps: list[int] = []
+        (tmp_path / "out").mkdir()
+        write_stamps(tmp_path / "out", job, lambda: signer.codes(serials), progress=steps.append)
+    finally:
+        instance.close()
+    assert job.progress_steps == 2 and sum(steps) == 10

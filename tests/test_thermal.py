@@ -26,7 +26,7 @@ from stamps.code import STAMP_TAG, encode_base32, header_bytes, short_code
 from stamps.errors import StampError
 from stamps.printing import thermal
 from stamps.printing.fonts import BOLD, FONT_FILES, POINTS_PER_MM, REGULAR
-from stamps.printing.label import BatchTexts, LabelPlan, StampUnit, TextLine, plan_label
+from stamps.printing.label import MIN_MODULE_MM, BatchTexts, LabelPlan, StampUnit, TextLine, plan_label
 from stamps.printing.thermal import ThermalError
 from stamps.qr import QUIET_ZONE_MODULES
 from stamps.url import code_url, qr_segments
@@ -35,7 +35,6 @@ BASE_URL = "https://truyxuat.example.vn"
 TEXTS = BatchTexts("Mật ong rừng Bình Liêu", 3, "BL-2611", 500)
 DIGEST_PREFIX = bytes(range(10))
 SERIALS = (1, 2, 500)
-MIN_MODULE_MM = 0.33
 Writer = Callable[..., int]
 
 

@@ -13,6 +13,8 @@ from pathlib import Path
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 
+from stamps.printing.layout import LayoutError
+
 FONTS_DIR = Path(__file__).resolve().parent.parent / "fonts"
 REGULAR = "OCOPSans"
 BOLD = "OCOPSans-Bold"
@@ -34,6 +36,18 @@ def text_width_mm(text: str, size_pt: float, *, bold: bool = False) -> float:
     return pdfmetrics.stringWidth(text, BOLD if bold else REGULAR, size_pt) / POINTS_PER_MM
 
 
-def printable(text: str) -> str:
-    """NFC text (the font has precomposed Vietnamese letters; nothing shapes combining marks on a label)."""
-    return unicodedata.normalize("NFC", text)
+def printable(text: str, what: str = "text") -> str:
+    """*text* in NFC (the font has precomposed Vietnamese letters; nothing shapes combining marks on a label),
+    refused with a LayoutError naming the first character the label font cannot print (it would print as a box)."""
+    normalized = unicodedata.normalize("NFC", text)
+    missing = [char for char in normalized if ord(char) not in _covered(REGULAR) or ord(char) not in _covered(BOLD)]
+    if missing:
+        raise LayoutError(f"The {what} {text!r} holds {missing[0]!r} (U+{ord(missing[0]):04X}), which the label font cannot "
+                          "print; change the record or write it without that character.")
+    return normalized
+
+
+@functools.cache
+def _covered(name: str) -> frozenset[int]:
+    register_fonts()
+    return frozenset(pdfmetrics.getFont(name).face.charToGlyph)

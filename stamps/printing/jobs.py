@@ -21,7 +21,7 @@ from typing import IO, Any
 
 from stamps.code import short_code
 from stamps.issuance import IssuedCode
-from stamps.printing.label import DEFAULT_MODULE_MM, MIN_MODULE_MM, BatchTexts, LabelPlan, StampUnit, plan_label
+from stamps.printing.label import DEFAULT_MODULE_MM, BatchTexts, LabelPlan, StampUnit, check_module_size, plan_label
 from stamps.printing.layout import DEFAULT_SHEET, LAYOUTS, Layout, LayoutError, custom_roll, custom_sheet
 from stamps.printing.symbols import BulkEncoder
 from stamps.qr import stamp_qr_version
@@ -109,9 +109,22 @@ class PrintJob:
     def __post_init__(self) -> None:
         if self.dpi not in THERMAL_DPIS and any(fmt.kind in ("zpl", "tspl") for fmt in self.formats):
             raise LayoutError(f"Thermal printers here print at {' or '.join(map(str, THERMAL_DPIS))} dpi, not {self.dpi}.")
-        if self.module_mm < MIN_MODULE_MM:
-            raise LayoutError(f"A QR module of {self.module_mm:g} mm is too small to scan reliably; "
-                              f"use {MIN_MODULE_MM:g} mm or more.")
+        check_module_size(self.module_mm)
+        kinds = [fmt.kind for fmt in self.formats]
+        repeated = sorted({kind for kind in kinds if kinds.count(kind) > 1})
+        if repeated:
+            raise LayoutError(f"Give each kind of output once (--format {repeated[0]} appears twice); "
+                              "issue again with --reprint for another preset.")
+
+    @property
+    def outputs(self) -> tuple[OutputFormat, ...]:
+        """The formats written besides codes.csv (which is always written)."""
+        return tuple(fmt for fmt in self.formats if fmt.kind != "csv")
+
+    @property
+    def progress_steps(self) -> int:
+        """Progress reported per stamp: one per output (the CSV alone counts one)."""
+        return max(1, len(self.outputs))
 
     @functools.cached_property
     def qr_modules(self) -> int:
@@ -144,7 +157,8 @@ UnitSource = Callable[[], Iterable[IssuedCode]]
 def write_stamps(folder: Path, job: PrintJob, codes: UnitSource, *,
                  progress: Callable[[int], None] = lambda done: None) -> list[Path]:
     """codes.csv and every asked-for format in *folder*; *codes* gives the issued codes afresh for each output
-    (codes are deterministic), so nothing holds a whole batch in memory. Returns what was written."""
+    (codes are deterministic: signing again costs 30 us a stamp), so no output holds more than one PDF file's
+    stamps in memory. *progress* gets 1 per stamp and output (see PrintJob.progress_steps). Returns what was written."""
     plans = job.plans()
     encoder = BulkEncoder(job.qr_modules)
     prefix = job.batch.signed.digest_prefix
@@ -152,11 +166,9 @@ def write_stamps(folder: Path, job: PrintJob, codes: UnitSource, *,
     def units() -> Iterator[StampUnit]:
         return (StampUnit.from_issued(issued, prefix) for issued in codes())
 
-    layouts = [fmt for fmt in job.formats if fmt.kind != "csv"]
-    written = [_write_csv(folder / "codes.csv", units(), progress if not layouts else _ignore)]
-    for number, fmt in enumerate(layouts):
-        report = progress if number == 0 else _ignore  # the progress bar follows the first format
-        written += _write_format(folder, fmt, plans.get(fmt.name), units, job, encoder, report)
+    written = [_write_csv(folder / "codes.csv", units(), progress if not job.outputs else _ignore)]
+    for fmt in job.outputs:
+        written += _write_format(folder, fmt, plans.get(fmt.name), units, job, encoder, progress)
     return written
 
 
@@ -184,14 +196,16 @@ def _write_format(folder: Path, fmt: OutputFormat, plan: LabelPlan | None, units
 
 def _write_pdfs(folder: Path, layout: Layout, plan: LabelPlan, units: Iterator[StampUnit], job: PrintJob,
                 encoder: BulkEncoder, progress: Callable[[int], None]) -> list[Path]:
-    """stamps.pdf, or stamps-01.pdf, stamps-02.pdf, ... of at most MAX_LABELS_PER_FILE labels each."""
+    """stamps.pdf, or stamps-0001.pdf, stamps-0002.pdf, ... of at most MAX_LABELS_PER_FILE labels each, every file
+    but the last ending on a full sheet."""
     from stamps.printing.pdf import MAX_LABELS_PER_FILE, PdfLabelWriter
 
     writer = PdfLabelWriter(layout, plan, encoder, job.workers)
     title = f"{job.batch.record['product']['name']} - {job.batch.record['batch']['lot_code']}"
+    per_file = max(layout.per_page, MAX_LABELS_PER_FILE // layout.per_page * layout.per_page)
     paths: list[Path] = []
-    while part := list(itertools.islice(units, MAX_LABELS_PER_FILE)):
-        path = folder / f"stamps-{len(paths) + 1:02d}.pdf"
+    while part := list(itertools.islice(units, per_file)):  # one file's units (at most 10,000) at a time
+        path = folder / f"stamps-{len(paths) + 1:04d}.pdf"
         writer.write(path, part, title=title, progress=progress)
         with open(path, "rb") as handle:
             _sync(handle)

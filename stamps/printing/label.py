@@ -13,7 +13,7 @@ import dataclasses
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from stamps.code import short_code
+from stamps.code import BASE32_ALPHABET, short_code
 from stamps.issuance import IssuedCode
 from stamps.printing.fonts import POINTS_PER_MM, printable, text_width_mm
 from stamps.printing.layout import LayoutError
@@ -21,6 +21,7 @@ from stamps.qr import QUIET_ZONE_MODULES
 
 DEFAULT_MODULE_MM = 0.375  # 3 dots of a 203 dpi printer; DENSO's 4-dot 0.5 mm is available with --module-mm
 MIN_MODULE_MM = 0.33
+MAX_MODULE_MM = 2.0
 PADDING_MM = 1.2
 MIN_TEXT_COLUMN_MM = 14.0
 TEXT_SIZES_PT = (7.5, 7.0, 6.5, 6.0, 5.5, 5.0, 4.5, 4.0)
@@ -40,8 +41,8 @@ class BatchTexts:
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> "BatchTexts":
         product = record["product"]
-        return cls(printable(product["name"]), product.get("ocop_stars"), printable(record["batch"]["lot_code"]),
-                   int(record["batch"]["quantity"]))
+        return cls(printable(product["name"], "product name"), product.get("ocop_stars"),
+                   printable(record["batch"]["lot_code"], "lot code"), int(record["batch"]["quantity"]))
 
     @property
     def stars_line(self) -> str | None:
@@ -110,17 +111,23 @@ class LabelPlan:
                 dataclasses.replace(self.code_slot, text=unit.code_line))
 
 
+def check_module_size(module_mm: float) -> None:
+    """0.33 mm (the least that scans reliably) to 2 mm per QR module."""
+    if not MIN_MODULE_MM <= module_mm <= MAX_MODULE_MM:  # also refuses NaN
+        raise LayoutError(f"A QR module of {module_mm:g} mm is outside {MIN_MODULE_MM:g}-{MAX_MODULE_MM:g} mm "
+                          f"(below {MIN_MODULE_MM:g} mm phones cannot read it reliably).")
+
+
 def plan_label(label_mm: tuple[float, float], qr_modules: int, texts: BatchTexts, example: StampUnit,
                module_mm: float = DEFAULT_MODULE_MM) -> LabelPlan:
     """The plan for labels of *label_mm*: the QR at *module_mm* per module, the text beside or under it."""
-    if module_mm < MIN_MODULE_MM:
-        raise LayoutError(f"A QR module of {module_mm:g} mm is too small to scan reliably; use {MIN_MODULE_MM:g} mm or more.")
+    check_module_size(module_mm)
     width, height = label_mm
     side = (qr_modules + 2 * QUIET_ZONE_MODULES) * module_mm
     if side > min(width, height):
         raise LayoutError(f"The QR needs {side:.1f} x {side:.1f} mm at {module_mm:g} mm per module; a {width:g} x {height:g} mm "
                           "label is too small (choose a larger label or a smaller --module-mm).")
-    widest_example = StampUnit(max(texts.quantity, example.serial), example.url, example.short_code)
+    widest_example = StampUnit(max(texts.quantity, example.serial), example.url, _widest_check(example.short_code))
     if width - side - PADDING_MM >= MIN_TEXT_COLUMN_MM:  # text beside the QR, both clear of the die-cut edge
         qr_left, qr_top = min(PADDING_MM, width - side - PADDING_MM - MIN_TEXT_COLUMN_MM), (height - side) / 2
         column = (qr_left + side, PADDING_MM, width - qr_left - side - PADDING_MM, height - 2 * PADDING_MM)
@@ -133,6 +140,11 @@ def plan_label(label_mm: tuple[float, float], qr_modules: int, texts: BatchTexts
                           "beside its QR, even in 4 pt type; choose a larger label.")
     shared, serial_slot, code_slot = lines[:-2], lines[-2], lines[-1]
     return LabelPlan(label_mm, module_mm, qr_modules, qr_left, qr_top, tuple(shared), serial_slot, code_slot)
+
+
+def _widest_check(code: str) -> str:
+    """*code* with its check character replaced by the widest one it can have, so every unit's line fits."""
+    return code[:-1] + max(BASE32_ALPHABET, key=lambda char: text_width_mm(char, TEXT_SIZES_PT[0]))
 
 
 def _fit(texts: BatchTexts, unit: StampUnit, column: tuple[float, float, float, float]) -> list[TextLine] | None:

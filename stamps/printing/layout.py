@@ -18,6 +18,7 @@ from stamps.errors import StampError
 A4_MM = (210.0, 297.0)
 PAGE_SIZES_MM = {"a4": A4_MM, "a5": (148.0, 210.0), "letter": (215.9, 279.4)}
 MIN_LABEL_MM = 15.0
+MAX_PAGE_MM = 1000.0  # far beyond any label or sheet, well within PDF's 5 m page limit
 
 
 class LayoutError(StampError):
@@ -48,6 +49,9 @@ class Layout:
     roll: bool = False
 
     def __post_init__(self) -> None:
+        sizes = self.page_mm + self.label_mm + self.margin_mm + self.gap_mm
+        if not all(math.isfinite(size) and size <= MAX_PAGE_MM for size in sizes):
+            raise LayoutError(f"Sizes must be ordinary numbers of millimetres, at most {MAX_PAGE_MM:g}.")
         width, height = self.label_mm
         if width < MIN_LABEL_MM or height < MIN_LABEL_MM:
             raise LayoutError(f"Labels of {width:g} x {height:g} mm are too small; {MIN_LABEL_MM:g} mm is the least each way.")
@@ -98,7 +102,6 @@ SHEET_PRESETS: tuple[Layout, ...] = (
 ROLL_PRESETS: tuple[Layout, ...] = (_roll(50, 30), _roll(40, 30), _roll(50, 25), _roll(60, 40))
 LAYOUTS: dict[str, Layout] = {layout.name: layout for layout in SHEET_PRESETS + ROLL_PRESETS}
 DEFAULT_SHEET = "a4-24"
-DEFAULT_ROLL = "roll-50x30"
 
 _SIZE = r"\s*(\d+(?:\.\d+)?)\s*[x×*]\s*(\d+(?:\.\d+)?)\s*"
 

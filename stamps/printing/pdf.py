@@ -10,9 +10,10 @@ at once. A85 encoding is switched off (it only makes the file 25 % larger and
 slower to write).
 
 Pages are produced one at a time from the codes' iterator: only one page of
-matrices exists at any moment, and reportlab keeps each finished page as a
-compressed stream (about 1 KB per label) until the file is closed; jobs above
-``MAX_LABELS_PER_FILE`` are split into several files to keep memory bounded.
+matrices exists at any moment, but reportlab keeps each finished page's
+content (about 10 KB per label, compressed only when the file is closed)
+until it writes the file: 10,000 labels peak at about 185 MB, so larger jobs
+are split into files of at most ``MAX_LABELS_PER_FILE`` (jobs.py).
 """
 
 from __future__ import annotations

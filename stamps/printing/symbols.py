@@ -38,9 +38,6 @@ class QRMatrix:
     def size_with_quiet_zone(self) -> int:
         return self.size + 2 * QUIET_ZONE_MODULES
 
-    def row(self, y: int) -> bytes:
-        return self.modules[y * self.size:(y + 1) * self.size]
-
     def is_dark(self, x: int, y: int) -> bool:
         return self.modules[y * self.size + x] == 0
 
