@@ -78,8 +78,12 @@ class Instance:
         self.store.close()
 
     def verifier(self) -> Verifier:
-        """A verifier over this instance's trust store and batch records (public keys only)."""
-        return Verifier(self.trust.keyring(), lambda prefix: registry.batch_by_prefix(self.store, prefix))
+        """A verifier over this instance's trust store and batch records (public keys only).
+
+        Its batch look-ups are cached until the store changes (:class:`registry.BatchLookup`),
+        so it belongs to the thread that opened this instance, as the store does.
+        """
+        return Verifier(self.trust.keyring(), registry.BatchLookup(self.store))
 
     @property
     def keys_dir(self) -> Path:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import functools
 import hashlib
 import json
+import threading
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -21,6 +21,8 @@ from stamps.records import Batch, FarmArea, Producer, Product, image_kind
 from stamps.store import MAX_RECORD_ID, Store, utc_now
 
 RECALL_KINDS = ("voluntary", "mandatory")
+RECORD_CACHE_SIZE = 1024
+LOOKUP_CACHE_SIZE = 1024
 
 
 def add_producer(store: Store, data: Mapping[str, Any]) -> int:
@@ -144,28 +146,93 @@ def find_batch(store: Store, reference: str) -> StoredBatch:
 
 
 def batch_by_prefix(store: Store, digest_prefix: bytes) -> StoredBatch | None:
-    """The batch a stamp names, or None when this store does not know it (one query: this is the verify hot path)."""
+    """The batch a stamp names, or None when this store does not know it.
+
+    One query reads what can change (serials issued, a recall) and the record's
+    digest and signature, never the record's text: a signed record never
+    changes, so it is read and parsed once per process (``_SIGNED_RECORDS``).
+    """
     row = store.db.conn.execute(_BATCH_BY_PREFIX, [digest_prefix.hex()]).fetchone()
     if row is None:
         return None
-    record, signature, origin, issued, kind, reason, recalled_on = row
+    digest, signature, origin, issued, kind, reason, recalled_on = row
+    signed = _SIGNED_RECORDS.get(store, digest, signature)
+    if signed is None:
+        return None
     recall = {"kind": kind, "reason": reason, "recalled_on": recalled_on} if kind else None
-    return StoredBatch(_signed_record(record, signature), origin, int(issued), recall)
-
-
-@functools.lru_cache(maxsize=1024)
-def _signed_record(record: str, signature: str) -> SignedBatchRecord:
-    """Signed records never change, so a verifier parses and hashes each one once (recalls are read every time)."""
-    return SignedBatchRecord(record.encode("utf-8"), bytes.fromhex(signature))
+    return StoredBatch(signed, origin, int(issued), recall)
 
 
 _BATCH_BY_PREFIX = """
-SELECT b.record, b.signature, b.origin,
+SELECT b.digest, b.signature, b.origin,
        (SELECT COALESCE(MAX(last_serial), 0) FROM serial_ranges WHERE batch_digest = b.digest),
        r.kind, r.reason, r.recalled_on
 FROM batches b LEFT JOIN recalls r ON r.batch_digest = b.digest
 WHERE b.digest_prefix = ?
 """
+
+
+class _SignedRecordCache:
+    """Parsed signed records by (digest, signature), bounded; shared by every store and thread of the process.
+
+    Only a record whose text hashes to its digest is kept, so an entry is
+    fully named by its key (content-addressed): two instances holding the same
+    digest hold the same record, and a damaged row is never remembered as the
+    real one (it is parsed again at each look-up, and then fails its checks).
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._records: dict[tuple[str, str], SignedBatchRecord] = {}
+        self._lock = threading.Lock()
+
+    def get(self, store: Store, digest: str, signature: str) -> SignedBatchRecord | None:
+        key = (digest, signature)
+        found = self._records.get(key)
+        if found is not None:
+            return found
+        row = store.db.conn.execute("SELECT record FROM batches WHERE digest = ?", [digest]).fetchone()
+        if row is None:
+            return None
+        found = SignedBatchRecord(row[0].encode("utf-8"), bytes.fromhex(signature))
+        if found.digest.hex() == digest:
+            with self._lock:
+                if len(self._records) >= self._size:
+                    del self._records[next(iter(self._records))]  # the oldest: a verifier serves few batches at once
+                self._records[key] = found
+        return found
+
+
+_SIGNED_RECORDS = _SignedRecordCache(RECORD_CACHE_SIZE)
+
+
+class BatchLookup:
+    """:func:`batch_by_prefix` for a long-running verifier: answers from memory while the store has not changed.
+
+    What was found for a digest prefix (a batch, or None) is kept under the
+    store's change mark (:meth:`Store.change_mark`), so a steady stream of
+    scans costs one pragma here instead of a query; a recall, an issue or an
+    import by the CLI (another connection) or a write through this store moves
+    the mark, and the next scan reads again. One per store, hence per thread.
+    """
+
+    def __init__(self, store: Store, size: int = LOOKUP_CACHE_SIZE) -> None:
+        self._store = store
+        self._size = size
+        self._mark: tuple[int, int] | None = None
+        self._found: dict[bytes, StoredBatch | None] = {}
+
+    def __call__(self, digest_prefix: bytes) -> StoredBatch | None:
+        mark = self._store.change_mark()  # taken before reading: a change during the read moves it for next time
+        if mark != self._mark:
+            self._found.clear()
+            self._mark = mark
+        if digest_prefix in self._found:
+            return self._found[digest_prefix]
+        if len(self._found) >= self._size:
+            self._found.clear()
+        found = self._found[digest_prefix] = batch_by_prefix(self._store, digest_prefix)
+        return found
 
 
 def list_batches(store: Store) -> list[StoredBatch]:

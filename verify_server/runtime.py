@@ -2,10 +2,12 @@
 
 SQLite connections belong to the thread that opened them, so each worker
 thread (a gunicorn worker process has one; waitress has several) opens its
-own. The Verifier keeps its keyring and its cache of checked batch-record
-signatures; it is rebuilt when the trust store's generation number changes
-(a ``keys import``, ``keys retire`` or ``revoke`` by the CLI), so revocation
-takes effect on the next scan without a restart.
+own. The Verifier keeps its keyring, its cache of checked batch-record
+signatures and its batch look-ups; it is rebuilt when the trust store's
+generation number changes (a ``keys import``, ``keys retire`` or ``revoke`` by
+the CLI), so revocation takes effect on the next scan without a restart. That
+number is read again only when the store's change mark moved (SQLite's
+``data_version``: another connection committed), not at every scan.
 """
 
 from __future__ import annotations
@@ -44,11 +46,16 @@ class Runtime:
 
     def verifier(self) -> Verifier:
         """This thread's Verifier, rebuilt when the trust store has changed since it was built."""
-        generation = self.instance().store.setting("trust_generation")
-        if getattr(self._local, "generation", None) != generation or not hasattr(self._local, "verifier"):
-            self._local.verifier = self.instance().verifier()
-            self._local.generation = generation
-        verifier: Verifier = self._local.verifier
+        local = self._local
+        store = self.instance().store
+        mark = store.change_mark()  # taken before reading, so a change made meanwhile is seen at the next scan
+        if getattr(local, "mark", None) != mark:
+            generation = store.setting("trust_generation")
+            if getattr(local, "generation", None) != generation or not hasattr(local, "verifier"):
+                local.verifier = self.instance().verifier()
+                local.generation = generation
+            local.mark = mark
+        verifier: Verifier = local.verifier
         return verifier
 
     def close(self) -> None:
@@ -57,4 +64,5 @@ class Runtime:
         instance = getattr(self._local, "instance", None)
         if instance is not None:
             instance.close()
-            del self._local.instance
+        for name in ("instance", "verifier", "generation", "mark"):  # a reopened connection starts a new mark
+            self._local.__dict__.pop(name, None)

@@ -1,0 +1,310 @@
+"""Per-unit scan counts (scan_counts) and the verifier's cheap steady state: what a scan reads, and when it reads again.
+
+A unit's history is one row kept in the transaction that writes its scans, so
+a stamp photocopied and scanned many thousands of times is answered with the
+same work as a new one; instances made before the table existed count their
+logged scans into it when first opened. While nothing changes, a scan reads
+only the change mark and that row; a recall or a revocation by the CLI is
+seen on the very next scan.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import shutil
+import sqlite3
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+from click.testing import CliRunner
+from flask import Flask
+
+from cli import cli as ocop_cli
+from stamps import registry
+from stamps.demo import DEMO_PASSPHRASE, DemoRun, run_demo
+from stamps.instance import DB_NAME, Instance
+from stamps.issuance import StampSigner
+from stamps.scanlog import ScanLog
+from stamps.store import SCHEMA_VERSION, Store
+from stamps.verify import Result
+from verify_server import create_app
+
+BASE_URL = "https://truyxuat.example.vn"
+ANDROID = "Mozilla/5.0 (Linux; Android 14; SM-A155F) AppleWebKit/537.36 Chrome/131.0 Mobile Safari/537.36"
+BOT = "facebookexternalhit/1.1"
+HEAVY_SCANS = 20_000
+
+
+@pytest.fixture(scope="module")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
+    return run_demo(tmp_path_factory.mktemp("template") / "inst", BASE_URL)
+
+
+@pytest.fixture()
+def demo(demo_template: DemoRun, tmp_path: Path) -> DemoRun:
+    root = tmp_path / "inst"
+    shutil.copytree(demo_template.instance_root, root)
+    return dataclasses.replace(demo_template, instance_root=root)
+
+
+@pytest.fixture()
+def code(demo: DemoRun) -> Callable[[int], str]:
+    """The stamp URL of a serial of the demo batch."""
+    instance = Instance.open(demo.instance_root)
+    key = instance.signing_key(DEMO_PASSPHRASE)
+    instance.close()
+    return lambda serial: StampSigner(key, demo.batch, BASE_URL).code(serial).url
+
+
+@pytest.fixture()
+def apps(demo: DemoRun) -> Iterator[Callable[..., Flask]]:
+    """Verifier apps over the demo instance (two apps stand for two worker processes); closed after the test."""
+    made: list[Flask] = []
+
+    def make(**config: Any) -> Flask:
+        app = create_app({"INSTANCE": str(demo.instance_root), "TESTING": True, **config})
+        made.append(app)
+        return app
+
+    yield make
+    for app in made:
+        app.extensions["ocop_runtime"].close()
+
+
+def connect(demo: DemoRun) -> sqlite3.Connection:
+    return sqlite3.connect(demo.instance_root / DB_NAME)
+
+
+def api(app: Flask, url: str, user_agent: str = ANDROID) -> dict[str, Any]:
+    body: dict[str, Any] = app.test_client().get("/api/v1/verify", query_string={"code": url},
+                                                 headers={"User-Agent": user_agent}).get_json()
+    return body
+
+
+def previous(app: Flask, url: str, user_agent: str = ANDROID) -> int:
+    count: int = api(app, url, user_agent)["scans"]["previous"]
+    return count
+
+
+def counts_table(connection: sqlite3.Connection) -> dict[tuple[str, int], tuple[int, str]]:
+    rows = connection.execute("SELECT digest_prefix, serial, scans, first_scanned_at FROM scan_counts").fetchall()
+    return {(prefix, serial): (count, first) for prefix, serial, count, first in rows}
+
+
+def counts_from_log(connection: sqlite3.Connection) -> dict[tuple[str, int], tuple[int, str]]:
+    rows = connection.execute("SELECT digest_prefix, serial, count(*), min(scanned_at) FROM scans WHERE counted = 1 "
+                              "GROUP BY digest_prefix, serial").fetchall()
+    return {(prefix, serial): (count, first) for prefix, serial, count, first in rows}
+
+
+def runtime_connection(app: Flask) -> sqlite3.Connection:
+    """The connection the app's requests use in this thread (the test client runs them here)."""
+    connection: sqlite3.Connection = app.extensions["ocop_runtime"].instance().store.db.conn
+    return connection
+
+
+# --- the migration -----------------------------------------------------------------------------------------
+
+def make_old_instance(demo: DemoRun, scans: list[tuple[str, int, str, str, str, int]]) -> None:
+    """Turn the demo instance into one made before scan_counts existed, with *scans* in its log."""
+    with connect(demo) as connection:
+        connection.execute("DROP TRIGGER scans_count")
+        connection.execute("DROP TABLE scan_counts")
+        connection.execute("PRAGMA user_version = 0")
+        connection.execute("CREATE INDEX scans_unit ON scans(digest_prefix, serial, counted)")
+        connection.executemany("INSERT INTO scans (digest_prefix, serial, scanned_at, result, client, counted) "
+                               "VALUES (?, ?, ?, ?, ?, ?)", scans)
+    connection.close()
+
+
+def test_opening_an_older_instance_counts_the_scans_already_logged(demo: DemoRun, apps: Callable[..., Flask],
+                                                                   code: Callable[[int], str]) -> None:
+    prefix = demo.batch.digest[:20]
+    make_old_instance(demo, [
+        (prefix, 1, "2026-11-02T08:00:00Z", "genuine", "page/android", 1),
+        (prefix, 1, "2026-11-01T07:00:00Z", "genuine", "page/ios", 1),        # the first, logged out of order
+        (prefix, 1, "2026-10-30T06:00:00Z", "genuine", "page/bot", 0),        # a bot: never counted
+        (prefix, 1, "2026-11-03T09:00:00Z", "genuine_warning", "api/other", 1),
+        (prefix, 2, "2026-11-01T07:00:00Z", "forged", "page/android", 0),     # did not verify: not counted
+    ])
+    Instance.open(demo.instance_root).close()
+    with connect(demo) as connection:
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert counts_table(connection) == {(prefix, 1): (3, "2026-11-01T07:00:00Z")}
+    connection.close()
+    answer = api(apps(), code(1))["scans"]
+    assert (answer["previous"], answer["first_scanned_at"]) == (3, "2026-11-01T07:00:00Z")
+    assert previous(apps(), code(2)) == 0
+
+
+def test_migration_runs_once_and_a_new_instance_starts_migrated(demo: DemoRun, tmp_path: Path) -> None:
+    prefix = demo.batch.digest[:20]
+    make_old_instance(demo, [(prefix, 1, "2026-11-02T08:00:00Z", "genuine", "page/android", 1)])
+    for _ in range(3):  # later openings find the version set and leave the counts alone
+        Instance.open(demo.instance_root).close()
+    with connect(demo) as connection:
+        assert counts_table(connection) == {(prefix, 1): (1, "2026-11-02T08:00:00Z")}
+    connection.close()
+    fresh = Store(tmp_path / "new.db", create=True)
+    assert fresh.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert fresh.db.execute("SELECT count(*) FROM scan_counts").fetchone()[0] == 0
+    fresh.close()
+    for store in (Store(demo.instance_root / DB_NAME), Store(tmp_path / "new.db")):  # the count it served is gone
+        assert store.db.execute("SELECT name FROM sqlite_master WHERE name = 'scans_unit'").fetchall() == []
+        store.close()
+
+
+# --- counts across flushes and workers ---------------------------------------------------------------------
+
+def test_counts_stay_right_across_flushes_and_two_workers(demo: DemoRun, apps: Callable[..., Flask],
+                                                          code: Callable[[int], str]) -> None:
+    first, second = apps(SCAN_FLUSH_SECONDS=60), apps(SCAN_FLUSH_SECONDS=60)
+    one, two = code(1), code(2)
+    assert [previous(first, one) for _ in range(3)] == [0, 1, 2]      # its own pending scans count at once
+    assert previous(second, one) == 0                                  # the other's are not written yet
+    assert previous(second, one, BOT) == 1 and previous(second, two) == 0  # a bot is logged, not counted
+    first_log, second_log = (app.extensions["ocop_runtime"].scan_log for app in (first, second))
+    assert first_log.flush() == 3
+    assert previous(second, one) == 4                                  # 3 written by the first + 1 of its own
+    assert second_log.flush() == 4                                     # one x 2, the bot's, two
+    assert previous(first, one) == 5 and previous(first, two) == 1
+    assert api(first, demo.tampered_url)["scans"] is None              # did not verify: neither counted nor shown
+    assert previous(second, one) == 5                                  # the first's last scan is not written yet
+    for log in (first_log, second_log):
+        log.close()
+    with connect(demo) as connection:
+        counted = counts_table(connection)
+        assert counted == counts_from_log(connection)
+        assert {unit: count for unit, (count, _) in counted.items()} == {
+            (demo.batch.digest[:20], 1): 7, (demo.batch.digest[:20], 2): 2}
+    connection.close()
+
+
+def test_scans_written_at_once_keep_the_counts_too(demo: DemoRun, apps: Callable[..., Flask],
+                                                   code: Callable[[int], str]) -> None:
+    app = apps(SCAN_FLUSH_SECONDS=0)
+    assert [previous(app, code(3)) for _ in range(3)] == [0, 1, 2]
+    app.test_client().get("/V/" + code(3).rsplit("/", 1)[1], query_string={"lang": "en"})  # counts, not logged
+    with connect(demo) as connection:
+        assert counts_table(connection) == counts_from_log(connection) == {
+            (demo.batch.digest[:20], 3): (3, connection.execute("SELECT min(scanned_at) FROM scans").fetchone()[0])}
+    connection.close()
+
+
+# --- a heavily scanned unit --------------------------------------------------------------------------------
+
+def scan_many_times(demo: DemoRun, url: str, times: int) -> None:
+    """*times* counted scans of one unit, written through the scan log as a worker writes them."""
+    instance = Instance.open(demo.instance_root)
+    log = ScanLog(lambda: Instance.open(demo.instance_root).store, flush_seconds=3600)
+    try:
+        verification = instance.verifier().verify(url)
+        for _ in range(times):
+            log.record(instance.store, verification, "page/android", threshold=5)
+        assert log.flush(instance.store) == times
+    finally:
+        log.close()
+        instance.close()
+
+
+def vm_steps(connection: sqlite3.Connection, action: Callable[[], object]) -> int:
+    """SQLite virtual-machine instructions run by *action* on *connection* (rows read, not seconds)."""
+    steps = 0
+
+    def count() -> int:
+        nonlocal steps
+        steps += 1
+        return 0
+
+    connection.set_progress_handler(count, 1)
+    try:
+        action()
+    finally:
+        connection.set_progress_handler(None, 1)
+    return steps
+
+
+def test_a_heavily_scanned_unit_is_answered_with_the_work_of_a_fresh_one(demo: DemoRun, apps: Callable[..., Flask],
+                                                                         code: Callable[[int], str]) -> None:
+    heavy, light = code(4), code(5)
+    scan_many_times(demo, heavy, HEAVY_SCANS)
+    scan_many_times(demo, light, 1)
+    app = apps(SCAN_FLUSH_SECONDS=3600)
+    connection = runtime_connection(app)
+    previous(app, code(6))  # the first scan reads the trust store and the batch; the two below find them read
+    steps_heavy = vm_steps(connection, lambda: previous(app, heavy))
+    steps_light = vm_steps(connection, lambda: previous(app, light))
+    assert steps_heavy == steps_light
+    assert previous(app, heavy) == HEAVY_SCANS + 1  # and the count is right
+    plan = " ".join(row[3] for row in connection.execute(
+        "EXPLAIN QUERY PLAN SELECT scans, first_scanned_at FROM scan_counts WHERE digest_prefix = ? AND serial = ?",
+        ["00", 1]))
+    assert "USING PRIMARY KEY" in plan
+
+
+# --- what a scan reads, and when it reads again ------------------------------------------------------------
+
+def statements_of(connection: sqlite3.Connection, action: Callable[[], object]) -> list[str]:
+    seen: list[str] = []
+    connection.set_trace_callback(seen.append)
+    try:
+        action()
+    finally:
+        connection.set_trace_callback(None)
+    return seen
+
+
+def test_a_scan_reads_only_the_change_mark_and_the_unit_while_nothing_changes(
+        demo: DemoRun, apps: Callable[..., Flask], code: Callable[[int], str]) -> None:
+    app = apps(SCAN_FLUSH_SECONDS=3600)
+    connection = runtime_connection(app)
+    previous(app, code(7))
+    steady = statements_of(connection, lambda: previous(app, code(8)))
+    assert [statement.split()[:3] for statement in steady] == [
+        ["PRAGMA", "data_version"], ["PRAGMA", "data_version"], ["SELECT", "scans,", "first_scanned_at"]]
+    other = Instance.open(demo.instance_root)  # any commit by another connection: the next scan reads again
+    other.store.set_setting("unrelated", "x")
+    other.close()
+    again = " ".join(statements_of(connection, lambda: previous(app, code(8))))
+    assert "FROM settings" in again and "FROM batches" in again
+    assert "record" not in again.split("FROM batches")[0].rsplit("SELECT", 1)[-1]  # the record text stays cached
+
+
+def test_a_recall_by_the_cli_applies_on_the_very_next_scan(demo: DemoRun, apps: Callable[..., Flask],
+                                                          code: Callable[[int], str]) -> None:
+    app = apps()
+    page = "/V/" + code(9).rsplit("/", 1)[1]
+    assert 'data-result="genuine"' in app.test_client().get(page).get_data(as_text=True)
+    result = CliRunner().invoke(ocop_cli, ["--instance", str(demo.instance_root), "recall", demo.batch.digest[:16],
+                                           "--reason", "Nhiễm nấm mốc", "--mandatory"], env={"OCOP_STAMPS_HOME": None})
+    assert result.exit_code == 0, result.output
+    html = app.test_client().get(page).get_data(as_text=True)
+    assert 'data-result="recalled"' in html and "Nhiễm nấm mốc" in html
+    assert api(app, code(9))["recall"]["kind"] == "mandatory"
+
+
+def test_a_revocation_by_the_cli_applies_on_the_very_next_scan(demo: DemoRun, apps: Callable[..., Flask],
+                                                              code: Callable[[int], str]) -> None:
+    app = apps()
+    assert api(app, code(10))["result"] == "genuine"
+    key_id = demo.batch.record["key_id"]
+    result = CliRunner().invoke(ocop_cli, ["--instance", str(demo.instance_root), "revoke", key_id, "--reason", "lộ khóa"],
+                                env={"OCOP_STAMPS_HOME": None})
+    assert result.exit_code == 0, result.output
+    assert api(app, code(10))["result"] == "revoked_key"
+
+
+def test_a_verifier_sees_changes_made_through_its_own_store(demo: DemoRun, code: Callable[[int], str]) -> None:
+    """Another connection's commit moves data_version; a write through the same connection must count too."""
+    instance = Instance.open(demo.instance_root)
+    try:
+        verifier = instance.verifier()
+        assert verifier.verify(code(11)).result is Result.GENUINE
+        registry.recall_batch(instance.store, demo.batch.digest, "Sai nhãn", on=dt.date(2026, 11, 20))
+        recalled = verifier.verify(code(11))
+        assert recalled.result is Result.RECALLED and recalled.batch is not None
+        assert recalled.batch.recall == {"kind": "voluntary", "reason": "Sai nhãn", "recalled_on": "2026-11-20"}
+    finally:
+        instance.close()
