@@ -51,7 +51,7 @@ from pathlib import Path
 from flask import Flask
 
 from stamps import registry
-from stamps.demo import DEMO_PASSPHRASE, demo_data, run_demo
+from stamps.demo import DEMO_PASSPHRASE, demo_data, demo_record_ids, run_demo
 from stamps.instance import Instance
 from stamps.issuance import StampSigner, allocate_serials
 from verify_server import create_app
@@ -101,7 +101,7 @@ def build_instance(root: Path, base_url: str, pool: int) -> list[str]:
     instance = Instance.open(root)
     try:
         key = instance.signing_key(DEMO_PASSPHRASE)
-        product_id, area_ids = _demo_record_ids(instance)
+        product_id, area_ids = demo_record_ids(instance)
         fields = {**demo_data()["batch"]["fields"], "lot_code": "BENCH-VERIFIER", "quantity": POOL_BATCH_QUANTITY}
         batch = registry.create_batch(instance.store, key, product_id, area_ids, fields)
         serials = allocate_serials(instance.store, batch, pool)
@@ -109,19 +109,6 @@ def build_instance(root: Path, base_url: str, pool: int) -> list[str]:
         return ["/V/" + issued.token for issued in signer.codes(serials)]
     finally:
         instance.close()
-
-
-def _demo_record_ids(instance: Instance) -> tuple[int, list[int]]:
-    """The ids of the demo batch's product and farm areas (looked up by name, as run_demo stored them)."""
-    data = demo_data()
-    wanted_product = data["batch"]["product"]
-    wanted_areas = set(data["batch"]["farm_areas"])
-    product_name = next(product["name"] for entry in data["producers"] for product in entry["products"]
-                        if product["key"] == wanted_product)
-    area_names = {area["name"] for entry in data["producers"] for area in entry["farm_areas"] if area["key"] in wanted_areas}
-    product_id = next(row["id"] for row in instance.store.record_rows("products") if row["name"] == product_name)
-    area_ids = [row["id"] for row in instance.store.record_rows("farm_areas") if row["name"] in area_names]
-    return product_id, area_ids
 
 
 def build_app(root: Path) -> Flask:
