@@ -291,3 +291,15 @@ def test_progress_counts_every_output(demo_root: Path, tmp_path: Path) -> None:
     finally:
         instance.close()
     assert job.progress_steps == 2 and sum(steps) == 10
+
+
+def test_pdf_paths_of_large_symbols_use_three_digit_numbers() -> None:
+    import random
+
+    generator = random.Random(7)
+    matrix = QRMatrix(101, bytes(generator.choice((0, 255)) for _ in range(101 * 101)))
+    [ops] = page_qr_paths([matrix])
+    dark = set()
+    for x, y, width in re.findall(rb"\s*(\d+)\s+(\d+)\s+(\d+) 1 re", ops):
+        dark |= {(int(x) + step, int(y)) for step in range(int(width))}
+    assert dark == {(x, y) for y in range(101) for x in range(101) if matrix.is_dark(x, y)}
