@@ -38,7 +38,7 @@ import segno
 import zxingcpp
 
 from stamps import registry
-from stamps.demo import DEMO_PASSPHRASE, demo_data, demo_record_ids, run_demo
+from stamps.demo import DEMO_PASSPHRASE, create_demo_product_batch, run_demo
 from stamps.instance import Instance
 from stamps.issuance import StampSigner, allocate_serials, staged_output
 from stamps.printing.jobs import PrintJob, parse_format, write_stamps
@@ -55,10 +55,7 @@ def build_instance(root: Path) -> str:
     run_demo(root, BASE_URL)
     instance = Instance.open(root)
     try:
-        key = instance.signing_key(DEMO_PASSPHRASE)
-        product, areas = demo_record_ids(instance)
-        fields = {**demo_data()["batch"]["fields"], "lot_code": "BENCH-PRINT", "quantity": BATCH_QUANTITY}
-        return registry.create_batch(instance.store, key, product, areas, fields).digest
+        return create_demo_product_batch(instance, instance.signing_key(DEMO_PASSPHRASE), "BENCH-PRINT", BATCH_QUANTITY).digest
     finally:
         instance.close()
 

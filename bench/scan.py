@@ -78,8 +78,7 @@ import pypdfium2 as pdfium
 import zxingcpp
 from PIL import Image, ImageFilter
 
-from stamps import registry
-from stamps.demo import DEMO_PASSPHRASE, demo_data, demo_record_ids, run_demo
+from stamps.demo import DEMO_PASSPHRASE, create_demo_product_batch, run_demo
 from stamps.instance import Instance
 from stamps.issuance import StampSigner, allocate_serials
 from stamps.printing.fonts import POINTS_PER_MM
@@ -160,9 +159,7 @@ def issue_stamps(root: Path, count: int) -> Stamps:
     instance = Instance.open(root)
     try:
         key = instance.signing_key(DEMO_PASSPHRASE)
-        product_id, area_ids = demo_record_ids(instance)
-        fields = {**demo_data()["batch"]["fields"], "lot_code": "BENCH-SCAN", "quantity": count}
-        batch = registry.create_batch(instance.store, key, product_id, area_ids, fields)
+        batch = create_demo_product_batch(instance, key, "BENCH-SCAN", count)
         serials = allocate_serials(instance.store, batch, count)
         signer = StampSigner(key, batch, instance.base_url)
         units = [StampUnit.from_issued(issued, batch.signed.digest_prefix) for issued in signer.codes(serials)]

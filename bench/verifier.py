@@ -50,8 +50,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from stamps import registry
-from stamps.demo import DEMO_PASSPHRASE, demo_data, demo_record_ids, run_demo
+from stamps.demo import DEMO_PASSPHRASE, create_demo_product_batch, run_demo
 from stamps.instance import Instance
 from stamps.issuance import StampSigner, allocate_serials
 from verify_server import create_app
@@ -101,9 +100,7 @@ def build_instance(root: Path, base_url: str, pool: int) -> list[str]:
     instance = Instance.open(root)
     try:
         key = instance.signing_key(DEMO_PASSPHRASE)
-        product_id, area_ids = demo_record_ids(instance)
-        fields = {**demo_data()["batch"]["fields"], "lot_code": "BENCH-VERIFIER", "quantity": POOL_BATCH_QUANTITY}
-        batch = registry.create_batch(instance.store, key, product_id, area_ids, fields)
+        batch = create_demo_product_batch(instance, key, "BENCH-VERIFIER", POOL_BATCH_QUANTITY)
         serials = allocate_serials(instance.store, batch, pool)
         signer = StampSigner(key, batch, instance.base_url)
         return ["/V/" + issued.token for issued in signer.codes(serials)]

@@ -8,6 +8,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from stamps import registry
 from stamps.code import BASE32_ALPHABET
 from stamps.instance import Instance
@@ -85,9 +87,16 @@ def tamper(url: str) -> str:
     return url[:position] + replacement + url[position + 1:]
 
 
-def demo_record_ids(instance: Instance) -> tuple[int, list[int]]:
-    """The ids of the demo batch's product and farm areas in *instance* (looked up by name, as run_demo stored them):
-    benchmarks create larger batches of the same product."""
+def create_demo_product_batch(instance: Instance, private_key: Ed25519PrivateKey, lot_code: str,
+                              quantity: int) -> StoredBatch:
+    """Another batch of the demo product, from the demo's farm areas, in an instance run_demo made (for benchmarks)."""
+    product_id, area_ids = _demo_record_ids(instance)
+    fields = {**demo_data()["batch"]["fields"], "lot_code": lot_code, "quantity": quantity}
+    return registry.create_batch(instance.store, private_key, product_id, area_ids, fields)
+
+
+def _demo_record_ids(instance: Instance) -> tuple[int, list[int]]:
+    """The ids of the demo batch's product and farm areas in *instance* (looked up by name, as run_demo stored them)."""
     data = demo_data()
     wanted_product = data["batch"]["product"]
     wanted_areas = set(data["batch"]["farm_areas"])
