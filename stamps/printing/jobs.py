@@ -29,7 +29,6 @@ from stamps.registry import StoredBatch
 
 FORMATS = ("pdf", "zpl", "tspl", "svg", "png", "csv")
 DEFAULT_THERMAL_LABEL = "50x30"
-THERMAL_DPIS = (203, 300)
 PARALLEL_FROM = 2_000
 MAX_WORKERS = 8
 
@@ -107,8 +106,10 @@ class PrintJob:
     workers: int = 1  # processes that encode QR symbols for PDFs (see encoding_workers)
 
     def __post_init__(self) -> None:
-        if self.dpi not in THERMAL_DPIS and any(fmt.kind in ("zpl", "tspl") for fmt in self.formats):
-            raise LayoutError(f"Thermal printers here print at {' or '.join(map(str, THERMAL_DPIS))} dpi, not {self.dpi}.")
+        for kind in {fmt.kind for fmt in self.formats} & {"zpl", "tspl"}:  # the printers' resolutions (thermal.py)
+            from stamps.printing import thermal
+
+            thermal.dots_per_mm(self.dpi, {"zpl": thermal.ZPL_DPIS, "tspl": thermal.TSPL_DPIS}[kind])
         check_module_size(self.module_mm)
         kinds = [fmt.kind for fmt in self.formats]
         repeated = sorted({kind for kind in kinds if kinds.count(kind) > 1})
