@@ -77,13 +77,14 @@ class Instance:
     def close(self) -> None:
         self.store.close()
 
-    def verifier(self) -> Verifier:
+    def verifier(self, batches: registry.BatchLookup | None = None) -> Verifier:
         """A verifier over this instance's trust store and batch records (public keys only).
 
-        Its batch look-ups are cached until the store changes (:class:`registry.BatchLookup`),
-        so it belongs to the thread that opened this instance, as the store does.
+        Its batch look-ups are cached until the store changes (:class:`registry.BatchLookup`;
+        *batches* when the caller follows the store's changes itself), so it belongs to the
+        thread that opened this instance, as the store does.
         """
-        return Verifier(self.trust.keyring(), registry.BatchLookup(self.store))
+        return Verifier(self.trust.keyring(), batches or registry.BatchLookup(self.store))
 
     @property
     def keys_dir(self) -> Path:

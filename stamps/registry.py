@@ -214,25 +214,38 @@ class BatchLookup:
     scans costs one pragma here instead of a query; a recall, an issue or an
     import by the CLI (another connection) or a write through this store moves
     the mark, and the next scan reads again. One per store, hence per thread.
+
+    A caller that takes the mark itself anyway (the verifier server, once per
+    request) makes the look-up with ``follows_store=False`` and hands it the
+    mark through :meth:`follow`, so a scan reads the pragma once, not twice.
     """
 
-    def __init__(self, store: Store, size: int = LOOKUP_CACHE_SIZE) -> None:
+    def __init__(self, store: Store, size: int = LOOKUP_CACHE_SIZE, *, follows_store: bool = True) -> None:
         self._store = store
         self._size = size
+        self._follows_store = follows_store
         self._mark: tuple[int, int] | None = None
         self._found: dict[bytes, StoredBatch | None] = {}
 
-    def __call__(self, digest_prefix: bytes) -> StoredBatch | None:
-        mark = self._store.change_mark()  # taken before reading: a change during the read moves it for next time
+    def follow(self, mark: tuple[int, int]) -> None:
+        """Forget what was found if *mark* (taken before any read that relies on it) moved."""
         if mark != self._mark:
             self._found.clear()
             self._mark = mark
-        if digest_prefix in self._found:
-            return self._found[digest_prefix]
+
+    def __call__(self, digest_prefix: bytes) -> StoredBatch | None:
+        if self._follows_store:
+            self.follow(self._store.change_mark())  # taken before reading: a change during the read moves it for next time
+        found = self._found.get(digest_prefix, _NOT_LOOKED_UP)
+        if found is not _NOT_LOOKED_UP:
+            return found  # type: ignore[return-value]
         if len(self._found) >= self._size:
             self._found.clear()
         found = self._found[digest_prefix] = batch_by_prefix(self._store, digest_prefix)
         return found
+
+
+_NOT_LOOKED_UP = object()
 
 
 def list_batches(store: Store) -> list[StoredBatch]:

@@ -16,12 +16,11 @@ photocopied stamp).
 from __future__ import annotations
 
 import atexit
-import dataclasses
 import datetime as dt
 import logging
 import os
 import threading
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 from stamps.code import UnverifiedStamp
 from stamps.store import Store, utc_now
@@ -34,9 +33,8 @@ UNCOUNTED_CLIENTS = frozenset({"bot"})
 INSERT_ROWS = 100  # 600 parameters: under SQLite's smallest limit (999)
 
 
-@dataclasses.dataclass(frozen=True)
-class ScanHistory:
-    """What the log knew of a unit before this scan."""
+class ScanHistory(NamedTuple):
+    """What the log knew of a unit before this scan (a tuple: one is made per scan)."""
 
     previous: int
     first_scanned_at: str | None
@@ -53,9 +51,8 @@ class ScanHistory:
 NO_HISTORY = ScanHistory(0, None)
 
 
-@dataclasses.dataclass(frozen=True)
-class Scan:
-    """One row of the scan log."""
+class Scan(NamedTuple):
+    """One row of the scan log, in the columns' order (a tuple: one is made per scan)."""
 
     digest_prefix: str
     serial: int
@@ -63,9 +60,6 @@ class Scan:
     result: str
     client: str
     counted: bool
-
-    def row(self) -> tuple[str, int, str, str, str, int]:
-        return (self.digest_prefix, self.serial, self.scanned_at, self.result, self.client, int(self.counted))
 
 
 class ScanLog:
@@ -102,18 +96,15 @@ class ScanLog:
         stamp = verification.stamp
         if stamp is None:
             return verification, NO_HISTORY
-        if not log:
-            with self._lock:
-                verification, history, _ = self._count(store.db.conn, verification, stamp, client, threshold)
-            return verification, history
-        if self._flush_seconds <= 0:
+        if log and self._flush_seconds <= 0:
             with store.write() as db:
                 verification, history, scan = self._count(db.conn, verification, stamp, client, threshold)
                 _write(db.conn, [scan])
             return verification, history
         with self._lock:
             verification, history, scan = self._count(store.db.conn, verification, stamp, client, threshold)
-            self._remember(scan)
+            if log:
+                self._remember(scan)
         return verification, history
 
     def flush(self, store: Store | None = None) -> int:
@@ -150,7 +141,7 @@ class ScanLog:
     def _count(self, connection: Any, verification: Verification, stamp: UnverifiedStamp, client: str,
                threshold: int) -> tuple[Verification, ScanHistory, Scan]:
         prefix = stamp.digest_prefix.hex()
-        history = NO_HISTORY
+        history = NO_HISTORY  # an unproven unit has no history to show
         if verification.signature_verified:
             history = _merged(_history(connection, prefix, stamp.serial), self._pending_counts.get((prefix, stamp.serial)))
             if history.previous > threshold:
@@ -198,7 +189,7 @@ def _write(connection: Any, scans: list[Scan]) -> None:
     for start in range(0, len(scans), INSERT_ROWS):
         chunk = scans[start:start + INSERT_ROWS]
         connection.execute(_INSERT_SCANS + ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(chunk)),
-                           [value for scan in chunk for value in scan.row()])
+                           [value for scan in chunk for value in scan])
 
 
 _INSERT_SCANS = "INSERT INTO scans (digest_prefix, serial, scanned_at, result, client, counted) VALUES "

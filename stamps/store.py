@@ -17,9 +17,9 @@ read-write connection that finds them missing.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import json
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -93,7 +93,7 @@ SCHEMA_VERSION = len(_MIGRATIONS)
 
 def utc_now() -> str:
     """The current UTC time, to the second, as ISO 8601 with a Z."""
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 class Store:

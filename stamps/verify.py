@@ -100,7 +100,8 @@ class Verification:
         """A genuine result turned amber by a warning found outside this module (e.g. a scan count)."""
         if self.result not in (Result.GENUINE, Result.GENUINE_WARNING):
             return self
-        return dataclasses.replace(self, result=Result.GENUINE_WARNING, reasons=self.reasons + (Reason(code),))
+        return Verification(Result.GENUINE_WARNING, self.checked_on, self.reasons + (Reason(code),), self.stamp,
+                            self.signature_verified, self.key, self.batch)
 
     def to_json(self) -> dict[str, Any]:
         """The stable machine shape (documented in docs/stamp-format.md)."""

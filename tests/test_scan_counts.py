@@ -262,8 +262,8 @@ def test_a_scan_reads_only_the_change_mark_and_the_unit_while_nothing_changes(
     connection = runtime_connection(app)
     previous(app, code(7))
     steady = statements_of(connection, lambda: previous(app, code(8)))
-    assert [statement.split()[:3] for statement in steady] == [
-        ["PRAGMA", "data_version"], ["PRAGMA", "data_version"], ["SELECT", "scans,", "first_scanned_at"]]
+    assert [statement.split()[:3] for statement in steady] == [  # one pragma: the batch look-up follows the runtime's
+        ["PRAGMA", "data_version"], ["SELECT", "scans,", "first_scanned_at"]]
     other = Instance.open(demo.instance_root)  # any commit by another connection: the next scan reads again
     other.store.set_setting("unrelated", "x")
     other.close()

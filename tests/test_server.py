@@ -28,7 +28,7 @@ from stamps.errors import StampError
 from stamps.instance import Instance
 from stamps.issuance import StampSigner, allocate_serials
 from verify_server import create_app
-from verify_server import routes
+from verify_server import routes, view
 
 BASE_URL = "https://truyxuat.example.vn"
 PRODUCT = "Trà San tuyết PH.14 hữu cơ"
@@ -257,6 +257,34 @@ def test_scan_route_accepts_any_letter_case(site: Site) -> None:
     path = path_of(site.code(7))
     for variant in (path, path.lower(), "/v/" + path[3:], "/V/" + path[3:].lower()):
         assert 'data-result="genuine"' in site.client.get(variant).get_data(as_text=True), variant
+
+
+def test_the_page_cache_key_tells_apart_every_page_that_differs(site: Site) -> None:
+    """The scan route renders a page once per view.page_key: two verifications may share a key only if they share a page."""
+    instance = site.open()
+    try:
+        verifier = instance.verifier()
+        genuine = verifier.verify(site.code(3))
+        key = genuine.key
+        assert key is not None and genuine.batch is not None
+        variants = [genuine, verifier.verify(site.code(4)), genuine.with_warning("possible_copy"),
+                    verifier.verify(site.code(3), today=dt.date(2099, 1, 1)), verifier.verify("not a stamp"),
+                    verifier.verify(forged_stamp(Ed25519PrivateKey.generate(), genuine.batch.signed.digest_prefix)),
+                    dataclasses.replace(genuine, checked_on=genuine.checked_on + dt.timedelta(days=1)),
+                    dataclasses.replace(genuine, key=dataclasses.replace(key, label="Another label")),
+                    dataclasses.replace(genuine, key=dataclasses.replace(key, status="retired")),
+                    dataclasses.replace(genuine, batch=dataclasses.replace(genuine.batch, recall={
+                        "kind": "mandatory", "reason": "Nhiễm nấm mốc", "recalled_on": "2026-11-20"})),
+                    dataclasses.replace(genuine, batch=dataclasses.replace(genuine.batch, recall={
+                        "kind": "mandatory", "reason": "Another reason", "recalled_on": "2026-11-20"}))]
+    finally:
+        instance.close()
+    pages: dict[object, tuple[object, object]] = {}
+    for verification in variants:
+        for lang in ("vi", "en"):
+            page = (view.result_page(verification, lang), verification.batch.digest if verification.batch else None)
+            assert pages.setdefault(view.page_key(verification, lang), page) == page
+    assert len(pages) == len({page for page in pages.values()}) == 2 * (len(variants) - 1)  # serials 3 and 4 share one
 
 
 # --- phones on weak networks -------------------------------------------------------------------------------

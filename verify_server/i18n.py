@@ -80,10 +80,11 @@ def text(key: str, lang: Lang, **values: object) -> str:
 
 def choose_language(request: Request) -> Lang:
     """``?lang=`` first, then Accept-Language, else Vietnamese."""
-    asked = request.args.get("lang", "").strip().lower()
-    if asked in LANGUAGES:
-        return asked  # type: ignore[return-value]
-    return _preferred_language(request.headers.get("Accept-Language", ""))
+    if request.environ.get("QUERY_STRING"):  # a stamp URL has none: skip parsing an empty query on every scan
+        asked = request.args.get("lang", "").strip().lower()
+        if asked in LANGUAGES:
+            return asked  # type: ignore[return-value]
+    return _preferred_language(request.environ.get("HTTP_ACCEPT_LANGUAGE", ""))
 
 
 @functools.lru_cache(maxsize=512)

@@ -27,9 +27,10 @@ from stamps.verify import Result, Verification
 from verify_server.clients import client_hint
 from verify_server.i18n import choose_language
 from verify_server.runtime import Runtime, vietnam_today
-from verify_server.security import ERROR_MAX_AGE, KEYS_MAX_AGE, STATIC_MAX_AGE, cache_for, never_store
+from verify_server.security import (ERROR_MAX_AGE, KEYS_MAX_AGE, NO_STORE, STATIC_MAX_AGE, cache_control, cache_for,
+                                    never_store)
 from verify_server.shells import PageShells
-from verify_server.view import record_view, result_page, unit_lines
+from verify_server.view import page_key, record_view, result_page, unit_lines
 
 MAX_CODE_LENGTH = 2048
 RECORD_CACHE_SIZE = 1024
@@ -50,17 +51,16 @@ def home() -> Any:
     return cache_for(response, ERROR_MAX_AGE)
 
 
-@blueprint.get("/<any(V, v):short_path>/<path:token>")
-def scan(short_path: str, token: str) -> Any:
+@blueprint.get("/V/<token>")
+@blueprint.get("/v/<token>")
+def scan(token: str) -> Any:
     """The page a stamp's QR opens: one verdict, the proven origin, the unit's scan history."""
     lang = choose_language(request)
     verification, history = _verify_and_log(token, channel="page")
-    response = current_app.make_response(_result_html(verification, history, lang))
-    response.vary.add("Accept-Language")
-    if verification.result is Result.NOT_A_STAMP:
-        response.status_code = 404
-        return cache_for(response, ERROR_MAX_AGE)
-    return never_store(response)
+    html = _result_html(verification, history, lang)
+    if verification.result is Result.NOT_A_STAMP:  # the same answer for anyone: cacheable
+        return Response(html, 404, {"Vary": "Accept-Language", "Cache-Control": cache_control(ERROR_MAX_AGE)}, "text/html")
+    return Response(html, 200, {"Vary": "Accept-Language", "Cache-Control": NO_STORE}, "text/html")
 
 
 @blueprint.route("/api/v1/verify", methods=["GET", "POST"])
@@ -117,8 +117,10 @@ def _verify_and_log(code: str, *, channel: str) -> tuple[Verification, ScanHisto
     verification = state.verifier().verify(code, today=vietnam_today())
     if request.method == "HEAD":
         return verification, NO_HISTORY
-    client = f"{channel}/{client_hint(request.headers.get('User-Agent'))}"
-    switching_language = channel == "page" and "lang" in request.args  # the same shopper, the same scan
+    environ = request.environ
+    client = f"{channel}/{client_hint(environ.get('HTTP_USER_AGENT'))}"
+    # a page reloaded to switch language: the same shopper, the same scan
+    switching_language = channel == "page" and bool(environ.get("QUERY_STRING")) and "lang" in request.args
     return state.scan_log.record(state.instance().store, verification, client, current_app.config["COPY_THRESHOLD"],
                                  log=not switching_language)
 
@@ -133,19 +135,18 @@ def _code_from_request() -> str:
     return request.values.get("code", "")
 
 
-def _result_html(verification: Verification, history: ScanHistory, lang: Lang) -> str:
-    """The result page: a shell per verdict, batch and language, with this unit's serial and scan lines filled in."""
-    page = result_page(verification, lang)
+def _result_html(verification: Verification, history: ScanHistory, lang: Lang) -> bytes:
+    """The result page (UTF-8): a shell per verdict, batch and language, with this unit's serial and scan lines filled in."""
     unit = unit_lines(verification, history, lang)
     batch = verification.batch
 
     def render(markers: tuple[str, ...]) -> str:
         record_head, record_facts = _record_html(batch, lang)
-        return render_template("result.html", lang=lang, page=page, unit=unit.with_values(markers),
+        return render_template("result.html", lang=lang, page=result_page(verification, lang), unit=unit.with_values(markers),
                                record_head=record_head, record_facts=record_facts)
 
     shells: PageShells = current_app.extensions["ocop_page_shells"]
-    return shells.page((page, batch.digest if batch else None, lang, unit.shape), unit.values, render)
+    return shells.page((page_key(verification, lang), unit.shape), unit.values, render)
 
 
 def _record_html(batch: StoredBatch | None, lang: Lang) -> tuple[Markup, Markup]:

@@ -17,6 +17,7 @@ import threading
 from pathlib import Path
 
 from stamps.instance import Instance
+from stamps.registry import BatchLookup
 from stamps.scanlog import ScanLog
 from stamps.verify import Verifier
 
@@ -45,15 +46,21 @@ class Runtime:
         return instance
 
     def verifier(self) -> Verifier:
-        """This thread's Verifier, rebuilt when the trust store has changed since it was built."""
+        """This thread's Verifier, rebuilt when the trust store has changed since it was built.
+
+        The store's change mark is read once here per request; the Verifier's
+        batch look-up follows it rather than reading it again.
+        """
         local = self._local
         store = self.instance().store
         mark = store.change_mark()  # taken before reading, so a change made meanwhile is seen at the next scan
         if getattr(local, "mark", None) != mark:
             generation = store.setting("trust_generation")
             if getattr(local, "generation", None) != generation or not hasattr(local, "verifier"):
-                local.verifier = self.instance().verifier()
+                local.batches = BatchLookup(store, follows_store=False)
+                local.verifier = self.instance().verifier(local.batches)
                 local.generation = generation
+            local.batches.follow(mark)
             local.mark = mark
         verifier: Verifier = local.verifier
         return verifier
@@ -64,5 +71,5 @@ class Runtime:
         instance = getattr(self._local, "instance", None)
         if instance is not None:
             instance.close()
-        for name in ("instance", "verifier", "generation", "mark"):  # a reopened connection starts a new mark
+        for name in ("instance", "verifier", "batches", "generation", "mark"):  # a reopened connection starts a new mark
             self._local.__dict__.pop(name, None)

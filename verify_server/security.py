@@ -16,6 +16,7 @@ from flask import Response
 STATIC_MAX_AGE = 365 * 24 * 3600
 ERROR_MAX_AGE = 3600
 KEYS_MAX_AGE = 300
+NO_STORE = "no-store"
 
 
 def content_security_policy(inline_style: str) -> str:
@@ -32,16 +33,21 @@ def add_security_headers(response: Response, policy: str) -> Response:
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
     response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
-    response.headers.setdefault("Cache-Control", "no-store")
+    response.headers.setdefault("Cache-Control", NO_STORE)
     return response
 
 
 def never_store(response: Response) -> Response:
     """A response that depends on the scan log."""
-    response.headers["Cache-Control"] = "no-store"
+    response.headers["Cache-Control"] = NO_STORE
     return response
 
 
+def cache_control(seconds: int, *, immutable: bool = False) -> str:
+    """The Cache-Control value of a response anyone may keep for *seconds*."""
+    return f"public, max-age={seconds}" + (", immutable" if immutable else "")
+
+
 def cache_for(response: Response, seconds: int, *, immutable: bool = False) -> Response:
-    response.headers["Cache-Control"] = f"public, max-age={seconds}" + (", immutable" if immutable else "")
+    response.headers["Cache-Control"] = cache_control(seconds, immutable=immutable)
     return response

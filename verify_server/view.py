@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from typing import Any, Iterable
+from typing import Any, Hashable, Iterable
 
 from stamps.present import LABELS, RECALL_KINDS, TITLES, Fact, Lang, fact, key_fact, pick, record_facts, vn_date
 from stamps.scanlog import ScanHistory
@@ -86,6 +86,19 @@ class UnitLines:
         return UnitLines(values[count] if self.serial is not None else None, tuple(values[:count]))
 
 
+def page_key(verification: Verification, lang: Lang) -> Hashable:
+    """Everything :func:`result_page` and the record part of a page read, as a value cheap to build and hash.
+
+    Two verifications with equal keys get the same page but for their unit's
+    lines, so the scan route keys its rendered pages by this (building the
+    ResultPage itself on every scan cost more than the rest of the page).
+    """
+    key, batch = verification.key, verification.batch
+    return (verification.result, verification.reasons, verification.checked_on, _unit_proven(verification), lang,
+            (key.key_id, key.label, key.status, key.reason) if key else None,
+            (batch.signed.digest, _recall_key(batch.recall)) if batch else None)
+
+
 def result_page(verification: Verification, lang: Lang) -> ResultPage:
     """Everything but the record and the unit's own lines for *verification* in the chosen language."""
     result = verification.result
@@ -112,6 +125,10 @@ def record_view(record: dict[str, Any], lang: Lang, image_url: str | None) -> Re
     product = record["product"]
     facts = [line for line in record_facts(record, lang) if line.key != "product"]  # the heading names it
     return RecordView(product["name"], product.get("ocop_stars"), image_url, _grouped(facts))
+
+
+def _recall_key(recall: dict[str, str] | None) -> tuple[tuple[str, str], ...] | None:
+    return None if recall is None else tuple(sorted(recall.items()))
 
 
 def _unit_proven(verification: Verification) -> bool:
