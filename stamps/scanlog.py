@@ -150,11 +150,11 @@ class ScanLog:
         return verification, history, Scan(prefix, stamp.serial, utc_now(), verification.result.value, client, counted)
 
     def _remember(self, scan: Scan) -> None:
-        if self._owner_pid != os.getpid() and not self._stopping.is_set():
+        if self._owner_pid != _process_id and not self._stopping.is_set():
             # The first scan of this process: a forked worker starts without the parent's threads.
             self._thread = threading.Thread(target=self._flush_periodically, name="scan-log", daemon=True)
             self._thread.start()
-            self._owner_pid = os.getpid()
+            self._owner_pid = _process_id
             atexit.register(self.close)
         self._pending.append(scan)
         if scan.counted:
@@ -176,6 +176,17 @@ class ScanLog:
                 self.flush()
             except Exception:  # a busy or full disk: the scans stay gathered for the next round
                 logging.getLogger(__name__).exception("could not write the scan log; will retry")
+
+
+def _note_process_id() -> None:
+    """Kept here rather than asked of the system on every scan (a system call); a fork moves it."""
+    global _process_id
+    _process_id = os.getpid()
+
+
+_process_id = os.getpid()
+if hasattr(os, "register_at_fork"):  # no fork on Windows: the process id never changes there
+    os.register_at_fork(after_in_child=_note_process_id)
 
 
 def _write(connection: Any, scans: list[Scan]) -> None:

@@ -92,8 +92,16 @@ SCHEMA_VERSION = len(_MIGRATIONS)
 
 
 def utc_now() -> str:
-    """The current UTC time, to the second, as ISO 8601 with a Z."""
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    """The current UTC time, to the second, as ISO 8601 with a Z (formatted once a second: a verifier asks per scan)."""
+    global _last_utc_now
+    second = int(time.time())
+    last = _last_utc_now  # one tuple, swapped whole: threads never see a second with another second's text
+    if last[0] != second:
+        last = _last_utc_now = (second, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second)))
+    return last[1]
+
+
+_last_utc_now: tuple[int, str] = (-1, "")
 
 
 class Store:

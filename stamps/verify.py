@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
@@ -71,8 +71,9 @@ REASONS: dict[str, tuple[str, str]] = {
 }
 
 
-@dataclasses.dataclass(frozen=True)
-class Reason:
+class Reason(NamedTuple):
+    """Why a result is what it is (a tuple: several are made per scan)."""
+
     code: str
 
     @property

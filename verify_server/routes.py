@@ -35,6 +35,7 @@ from verify_server.view import page_key, record_view, result_page, unit_lines
 MAX_CODE_LENGTH = 2048
 RECORD_CACHE_SIZE = 1024
 TRUST_LIST_FORMAT = "ocop-trust-list/1"
+HTML = "text/html; charset=utf-8"
 
 blueprint = Blueprint("verifier", __name__)
 
@@ -59,8 +60,9 @@ def scan(token: str) -> Any:
     verification, history = _verify_and_log(token, channel="page")
     html = _result_html(verification, history, lang)
     if verification.result is Result.NOT_A_STAMP:  # the same answer for anyone: cacheable
-        return Response(html, 404, {"Vary": "Accept-Language", "Cache-Control": cache_control(ERROR_MAX_AGE)}, "text/html")
-    return Response(html, 200, {"Vary": "Accept-Language", "Cache-Control": NO_STORE}, "text/html")
+        return Response(html, 404, [("Vary", "Accept-Language"), ("Cache-Control", cache_control(ERROR_MAX_AGE))],
+                        content_type=HTML)
+    return Response(html, 200, [("Vary", "Accept-Language"), ("Cache-Control", NO_STORE)], content_type=HTML)
 
 
 @blueprint.route("/api/v1/verify", methods=["GET", "POST"])

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from typing import Any, Hashable, Iterable
+from typing import Any, Hashable, Iterable, NamedTuple
 
 from stamps.present import LABELS, RECALL_KINDS, TITLES, Fact, Lang, fact, key_fact, pick, record_facts, vn_date
 from stamps.scanlog import ScanHistory
-from stamps.verify import Result, Verification
+from stamps.verify import Reason, Result, Verification
 from verify_server.i18n import LEADS, REPORT_ADVICE, text
 from verify_server.runtime import VIETNAM_TIME
 
@@ -26,6 +26,7 @@ TONES: dict[Result, tuple[str, str]] = {
     Result.UNKNOWN_ISSUER: ("unknown", "?"),
     Result.NOT_A_STAMP: ("neutral", "?"),
 }
+POSSIBLE_COPY = Reason("possible_copy")
 REPORT_RESULTS = (Result.RECALLED, Result.REVOKED_KEY, Result.FORGED, Result.UNKNOWN_ISSUER)
 
 
@@ -63,9 +64,8 @@ class ResultPage:
     advice: str | None
 
 
-@dataclasses.dataclass(frozen=True)
-class UnitLines:
-    """The part of a page that belongs to one unit: its serial and its scan history."""
+class UnitLines(NamedTuple):
+    """The part of a page that belongs to one unit: its serial and its scan history (a tuple: one is made per scan)."""
 
     serial: str | None
     notices: tuple[str, ...]
@@ -78,12 +78,15 @@ class UnitLines:
     @property
     def values(self) -> tuple[str, ...]:
         """The lines in page order (serial, if any, after the notices)."""
-        return self.notices + ((self.serial,) if self.serial is not None else ())
+        return self.notices + (self.serial,) if self.serial is not None else self.notices
 
     def with_values(self, values: tuple[str, ...]) -> "UnitLines":
         """The same shape holding *values* (in the order of ``values``)."""
         count = len(self.notices)
         return UnitLines(values[count] if self.serial is not None else None, tuple(values[:count]))
+
+
+NO_UNIT_LINES = UnitLines(None, ())
 
 
 def page_key(verification: Verification, lang: Lang) -> Hashable:
@@ -116,8 +119,8 @@ def result_page(verification: Verification, lang: Lang) -> ResultPage:
 def unit_lines(verification: Verification, history: ScanHistory, lang: Lang) -> UnitLines:
     """The serial and scan-history lines, shown only when the stamp's signature proved them."""
     if verification.stamp is None or not _unit_proven(verification):
-        return UnitLines(None, ())
-    return UnitLines(str(verification.stamp.serial), tuple(_scan_notices(verification, history, lang)))
+        return NO_UNIT_LINES
+    return UnitLines(str(verification.stamp.serial), _scan_notices(verification, history, lang))
 
 
 def record_view(record: dict[str, Any], lang: Lang, image_url: str | None) -> RecordView:
@@ -157,18 +160,16 @@ def _notices(verification: Verification, lang: Lang) -> Iterable[str]:
         yield text("signed_by", lang, label=key.label)
 
 
-def _scan_notices(verification: Verification, history: ScanHistory, lang: Lang) -> Iterable[str]:
+def _scan_notices(verification: Verification, history: ScanHistory, lang: Lang) -> tuple[str, ...]:
     first = history.first_scanned()
     if history.previous == 0 or first is None:
-        yield text("first_scan", lang)
-        return
+        return (text("first_scan", lang),)
     when = first.astimezone(VIETNAM_TIME).strftime("%H:%M %d/%m/%Y")
     if history.previous == 1:
-        yield text("scanned_once_before", lang, first=when)
+        seen = text("scanned_once_before", lang, first=when)
     else:
-        yield text("scanned_before", lang, count=history.previous, first=when)
-    if any(reason.code == "possible_copy" for reason in verification.reasons):
-        yield text("copy_advice", lang)
+        seen = text("scanned_before", lang, count=history.previous, first=when)
+    return (seen, text("copy_advice", lang)) if POSSIBLE_COPY in verification.reasons else (seen,)
 
 
 def _grouped(facts: Iterable[Fact]) -> tuple[FactGroup, ...]:
