@@ -26,6 +26,18 @@ Both routes are warmed up for a second before each is measured.
 Targets: the scan route serves at least 60 % of the hello-world rate, and its
 99th-percentile latency is under 50 ms. It is a report: the exit status is 0
 whatever the result (non-zero only when the benchmark itself breaks).
+
+``--breakdown`` also loads, in the same run, routes that each do one more step
+of a scan than the one before (``/B/<step>/<TOKEN>``, added to this bench's
+app only), all answering a result page of the same size, to show what each
+step costs against hello-world:
+
+- ``page``: the route and a 5 KB page (a genuine result page, rendered once);
+- ``verify``: + the verification (Ed25519 signature, key status, batch look-up,
+  record checks, with the store's change mark read first);
+- ``count``: + the unit's scan history read from the scan log (no write);
+- ``log``: + the scan logged (the scan route's full work but the page);
+and the scan route itself adds the page of this unit.
 """
 
 from __future__ import annotations
@@ -48,12 +60,13 @@ from importlib import metadata
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, Response, current_app
 
 from stamps.demo import DEMO_PASSPHRASE, create_demo_product_batch, run_demo
 from stamps.instance import Instance
 from stamps.issuance import StampSigner, allocate_serials
 from verify_server import create_app
+from verify_server.runtime import Runtime, vietnam_today
 from verify_server.serve import run as serve
 
 HOST = "127.0.0.1"
@@ -108,11 +121,36 @@ def build_instance(root: Path, base_url: str, pool: int) -> list[str]:
         instance.close()
 
 
-def build_app(root: Path) -> Flask:
+def build_app(root: Path, *, breakdown: bool = False) -> Flask:
     """The verifier app with a hello-world route beside the real ones (same server, hooks and workers)."""
     app = create_app({"INSTANCE": str(root)})
     app.add_url_rule(HELLO_PATH, "hello", lambda: "Hello, world!")
+    if breakdown:
+        add_breakdown_routes(app)
     return app
+
+
+BREAKDOWN_STEPS = ("page", "verify", "count", "log")
+
+
+def add_breakdown_routes(app: Flask) -> None:
+    """``/B/<step>/<token>``: the first *step* of BREAKDOWN_STEPS' work for a scan, then a genuine page's bytes."""
+    page: list[bytes] = []
+
+    def step_route(step: str, token: str) -> Response:
+        if not page:  # a genuine result page of the real size, rendered once (through the real route)
+            page.append(app.test_client().get("/V/" + token, headers={"User-Agent": "bench"}).get_data())
+        depth = BREAKDOWN_STEPS.index(step)
+        if depth >= 1:
+            runtime: Runtime = current_app.extensions["ocop_runtime"]
+            verification = runtime.verifier().verify(token, today=vietnam_today())
+            if depth >= 2:
+                runtime.scan_log.record(runtime.instance().store, verification, "page/android",
+                                        current_app.config["COPY_THRESHOLD"], log=depth >= 3)
+        return Response(page[0], 200, [("Vary", "Accept-Language"), ("Cache-Control", "no-store")],
+                        content_type="text/html; charset=utf-8")
+
+    app.add_url_rule(f"/B/<any({', '.join(BREAKDOWN_STEPS)}):step>/<token>", "breakdown", step_route)
 
 
 # the server -------------------------------------------------------------
@@ -344,19 +382,23 @@ def print_setup(generator: str, workers: int, connections: int, duration: float,
     print(f"python         : {platform.python_implementation()} {platform.python_version()}\n")
 
 
-def print_report(hello: Measurement, scan: Measurement) -> None:
-    print(f"{'route':<14}{'requests':>10}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}{'errors':>8}")
-    for row in (hello, scan):
-        print(f"{row.route:<14}{row.requests:>10,}{row.requests_per_second:>10,.0f}{row.p50_ms:>9.2f}{row.p99_ms:>9.2f}"
-              f"{row.non_2xx:>9,}{row.errors:>8,}")
+def print_report(hello: Measurement, scan: Measurement, steps: list[Measurement]) -> None:
+    rows = [hello, *steps, scan]
+    width = max(14, *(len(row.route) + 2 for row in rows))
+    print(f"{'route':<{width}}{'requests':>10}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}{'errors':>8}"
+          + ("  vs hello" if steps else ""))
+    for row in rows:
+        print(f"{row.route:<{width}}{row.requests:>10,}{row.requests_per_second:>10,.0f}{row.p50_ms:>9.2f}{row.p99_ms:>9.2f}"
+              f"{row.non_2xx:>9,}{row.errors:>8,}"
+              + (f"{row.requests_per_second / hello.requests_per_second:>10.1%}" if steps else ""))
     ratio = scan.requests_per_second / hello.requests_per_second
     print(f"\nscan / hello   : {ratio:.1%}")
     print(f"rate target    : scan >= {TARGET_RATIO:.0%} of hello   {_verdict(ratio >= TARGET_RATIO)}")
     print(f"latency target : scan p99 < {TARGET_P99_MS:g} ms ({scan.p99_ms:.2f} ms)   {_verdict(scan.p99_ms < TARGET_P99_MS)}")
-    failed = [row.route for row in (hello, scan) if row.non_2xx]
+    failed = [row.route for row in rows if row.non_2xx]
     print(f"responses      : {'all 2xx' if not failed else 'NOT all 2xx on ' + ', '.join(failed)}   "
           f"{_verdict(not failed)}")
-    errored = [row.route for row in (hello, scan) if row.errors]
+    errored = [row.route for row in rows if row.errors]
     if errored:
         print(f"socket errors  : on {', '.join(errored)} (see the errors column)")
 
@@ -383,26 +425,31 @@ def main() -> None:
     parser.add_argument("--pool", type=int, default=5000, help="distinct stamp codes to cycle over (default 5000)")
     parser.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto",
                         help="load generator: wrk when installed (auto), or force one")
+    parser.add_argument("--breakdown", action="store_true",
+                        help="also load routes doing each step of a scan in turn (page, verify, count, log)")
     args = parser.parse_args()
     use_wrk = args.loadgen == "wrk" or (args.loadgen == "auto" and shutil.which("wrk") is not None)
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="ocop-bench-verifier-") as folder:
         root = Path(folder) / "instance"
         paths = build_instance(root, f"http://{HOST}:{port}", args.pool)
-        app = build_app(root)
+        app = build_app(root, breakdown=args.breakdown)
         generator = wrk_version() + " --latency (Lua path cycling)" if use_wrk else "Python threads (raw HTTP/1.1)"
         print_setup(generator, args.workers, args.connections, args.duration, len(paths))
         load = wrk_load(port, args.connections, Path(folder)) if use_wrk else python_load(port, args.connections)
         child = start_server(app, port, args.workers)
         try:
-            check_route(port, HELLO_PATH)
-            check_route(port, paths[-1])
-            hello, scan = measure(load, [(HELLO_PATH, [HELLO_PATH]), ("/V/<TOKEN>", paths[:-1])], args.duration)
+            step_routes = [(f"/B/{step}/<TOKEN>", [path.replace("/V/", f"/B/{step}/", 1) for path in paths[:-1]])
+                           for step in (BREAKDOWN_STEPS if args.breakdown else ())]
+            for path in (HELLO_PATH, paths[-1], *(step_paths[0] for _, step_paths in step_routes)):
+                check_route(port, path)
+            hello, *steps, scan = measure(load, [(HELLO_PATH, [HELLO_PATH]), *step_routes, ("/V/<TOKEN>", paths[:-1])],
+                                          args.duration)
         finally:
             stop_server(child)
         if child.exitcode not in (0, None):
             print(f"(the server exited with code {child.exitcode})")
-    print_report(hello, scan)
+    print_report(hello, scan, steps)
 
 
 if __name__ == "__main__":

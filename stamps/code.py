@@ -16,8 +16,8 @@ nothing until :mod:`stamps.verify` has checked its signature.
 from __future__ import annotations
 
 import base64
-import dataclasses
 import hashlib
+from typing import NamedTuple
 
 from stamps.errors import CodeFormatError
 
@@ -32,14 +32,23 @@ TOKEN_BYTES = HEADER_BYTES + SIGNATURE_BYTES
 TOKEN_CHARS = (TOKEN_BYTES * 8 + 4) // 5
 MAX_SERIAL = 2 ** (8 * SERIAL_BYTES) - 1
 BASE32_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
-_ALPHABET_SET = frozenset(BASE32_ALPHABET)
-_TO_BASE32HEX = str.maketrans(BASE32_ALPHABET, "0123456789ABCDEFGHIJKLMNOPQRSTUV")
+_NOT_BASE32 = b"!"
+
+
+def _to_base32hex_table() -> bytes:
+    """Each byte of RFC 4648 base32 text (either letter case) to its base32hex digit, which int() reads; others to "!"."""
+    table = bytearray(_NOT_BASE32 * 256)
+    for char, digit in zip(BASE32_ALPHABET, "0123456789ABCDEFGHIJKLMNOPQRSTUV"):
+        table[ord(char)] = table[ord(char.lower())] = ord(digit)
+    return bytes(table)
+
+
+_TO_BASE32HEX = _to_base32hex_table()
 _WHOLE_BYTE_LENGTHS = frozenset({0, 2, 4, 5, 7})  # characters mod 8 that end on whole bytes (RFC 4648, section 6)
 
 
-@dataclasses.dataclass(frozen=True)
-class UnverifiedStamp:
-    """The fields of a stamp token, before any signature check."""
+class UnverifiedStamp(NamedTuple):
+    """The fields of a stamp token, before any signature check (a tuple: one is made per scan)."""
 
     key_hint: bytes
     digest_prefix: bytes
@@ -85,17 +94,21 @@ def encode_base32(data: bytes) -> str:
 
 def decode_base32(text: str) -> bytes:
     """Strict base32: ASCII, canonical only (unused trailing bits must be zero), any letter case."""
-    upper = text.upper() if text.isascii() else ""
-    if not upper or not _ALPHABET_SET.issuperset(upper):
+    try:
+        # One pass in C maps both letter cases onto base32hex digits and every other character onto "!".
+        digits = text.encode("ascii").translate(_TO_BASE32HEX)
+    except UnicodeEncodeError:
+        digits = _NOT_BASE32
+    if not digits or _NOT_BASE32 in digits:
         raise CodeFormatError("The code holds characters that base32 does not use.", kind="bad_base32")
-    unused_bits = len(upper) * 5 % 8
-    if BASE32_ALPHABET.index(upper[-1]) & ((1 << unused_bits) - 1):
+    unused_bits = len(digits) * 5 % 8
+    if int(digits[-1:], 32) & ((1 << unused_bits) - 1):
         raise CodeFormatError("The code is not canonical base32.", kind="bad_base32")
-    if len(upper) % 8 not in _WHOLE_BYTE_LENGTHS:
+    if len(digits) % 8 not in _WHOLE_BYTE_LENGTHS:
         raise CodeFormatError("The code is not valid base32 (its length cannot hold whole bytes).", kind="bad_base32")
-    # int() reads base32hex digits in C; RFC 4648's alphabet maps onto them one to one (base64.b32decode is Python).
-    value = int(upper.translate(_TO_BASE32HEX), 32) >> unused_bits
-    return value.to_bytes(len(upper) * 5 // 8, "big")
+    # int() reads base32hex digits in C (base64.b32decode is Python).
+    value = int(digits, 32) >> unused_bits
+    return value.to_bytes(len(digits) * 5 // 8, "big")
 
 
 def decode_token(token: str) -> UnverifiedStamp:

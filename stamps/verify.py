@@ -13,8 +13,8 @@ import datetime as dt
 import enum
 from typing import Any, Callable, NamedTuple
 
+from nacl.bindings import crypto_sign_open
 from nacl.exceptions import BadSignatureError
-from nacl.signing import VerifyKey
 
 from keys.keyfile import public_key_bytes
 from keys.truststore import Keyring, TrustedKey
@@ -127,6 +127,15 @@ class Verification:
 
 
 BatchLookup = Callable[[bytes], StoredBatch | None]
+CHECKED_RECORDS_KEPT = 1024
+
+
+class _CheckedRecord(NamedTuple):
+    """A batch record checked against a key on one day: what every unit of the batch shares."""
+
+    problem: str | None
+    quantity: int
+    warnings: tuple[Reason, ...]
 
 
 class Verifier:
@@ -141,8 +150,8 @@ class Verifier:
     def __init__(self, keyring: Keyring, find_batch: BatchLookup) -> None:
         self._keyring = keyring
         self._find_batch = find_batch
-        self._records_checked: dict[tuple[bytes, str], bool] = {}
-        self._verify_keys: dict[str, VerifyKey] = {}
+        self._checked_records: dict[tuple[bytes, str, dt.date], _CheckedRecord] = {}
+        self._raw_public_keys: dict[str, bytes] = {}
 
     def verify(self, text: str, *, today: dt.date | None = None) -> Verification:
         """Exactly one result for *text* (a stamp URL in any letter case, or a bare token)."""
@@ -166,47 +175,54 @@ class Verifier:
         batch = self._find_batch(stamp.digest_prefix)
         if batch is None:
             return Verification(Result.UNKNOWN_BATCH, today, (Reason("batch_unknown"),), stamp, True, key)
-        problem = self._batch_problem(batch, stamp, key)
+        if batch.signed.digest_prefix != stamp.digest_prefix:
+            return Verification(Result.FORGED, today, (Reason("record_mismatch"),), stamp, True, key)
+        checked = self._checked_record(batch, key, today)
+        problem = checked.problem or ("serial_out_of_range" if stamp.serial > checked.quantity else None)
         if problem:
             return Verification(Result.FORGED, today, (Reason(problem),), stamp, True, key)
         if batch.recall:
             return Verification(Result.RECALLED, today, (Reason("batch_recalled"),), stamp, True, key, batch)
-        warnings = tuple(Reason(code) for code in _date_warnings(batch.record, today))
+        warnings = checked.warnings
         return Verification(Result.GENUINE_WARNING if warnings else Result.GENUINE, today, warnings, stamp, True, key, batch)
 
-    def _batch_problem(self, batch: StoredBatch, stamp: UnverifiedStamp, key: TrustedKey) -> str | None:
-        if batch.signed.digest_prefix != stamp.digest_prefix:
-            return "record_mismatch"
+    def _checked_record(self, batch: StoredBatch, key: TrustedKey, today: dt.date) -> "_CheckedRecord":
+        """What the record says for every unit on *today* (kept: each scan of a batch would work it out again)."""
+        memo_key = (batch.signed.digest, key.key_id, today)
+        found = self._checked_records.get(memo_key)
+        if found is None:
+            if len(self._checked_records) >= CHECKED_RECORDS_KEPT:
+                self._checked_records.clear()
+            warnings = tuple(Reason(code) for code in _date_warnings(batch.record, today))
+            found = _CheckedRecord(self._record_problem(batch, key), int(batch.record["batch"]["quantity"]), warnings)
+            self._checked_records[memo_key] = found
+        return found
+
+    @staticmethod
+    def _record_problem(batch: StoredBatch, key: TrustedKey) -> str | None:
         if batch.record.get("key_id") != key.key_id:
             return "key_mismatch"
-        cache_key = (batch.signed.digest, key.key_id)
-        if cache_key not in self._records_checked:
-            try:
-                batch.signed.verify(key.public_key)
-                self._records_checked[cache_key] = True
-            except RecordSignatureError:
-                self._records_checked[cache_key] = False
-        if not self._records_checked[cache_key]:
+        try:
+            batch.signed.verify(key.public_key)
+        except RecordSignatureError:
             return "record_signature_mismatch"
-        if stamp.serial > int(batch.record["batch"]["quantity"]):
-            return "serial_out_of_range"
         return None
 
     def _signing_key(self, candidates: list[TrustedKey], stamp: UnverifiedStamp) -> TrustedKey | None:
         """The trusted key, among those sharing the hint, whose signature this is."""
-        message = stamp.signing_bytes()
+        signed = stamp.signature + stamp.signing_bytes()  # libsodium's signed-message form: signature, then message
         for key in candidates:
             try:
-                self._verify_key(key).verify(message, stamp.signature)
+                crypto_sign_open(signed, self._raw_public_key(key))
                 return key
             except BadSignatureError:
                 continue
         return None
 
-    def _verify_key(self, key: TrustedKey) -> VerifyKey:
-        found = self._verify_keys.get(key.key_id)
+    def _raw_public_key(self, key: TrustedKey) -> bytes:
+        found = self._raw_public_keys.get(key.key_id)
         if found is None:
-            found = self._verify_keys[key.key_id] = VerifyKey(public_key_bytes(key.public_key))
+            found = self._raw_public_keys[key.key_id] = public_key_bytes(key.public_key)
         return found
 
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from keys.keyfile import key_hint, key_id
 from keys.truststore import Keyring, TrustedKey
-from stamps.code import BASE32_ALPHABET, MAX_SERIAL, TOKEN_BYTES, TOKEN_CHARS, UnverifiedStamp, decode_base32, decode_token, encode_base32
+from stamps.code import BASE32_ALPHABET, FORMAT_VERSION, MAX_SERIAL, TOKEN_BYTES, TOKEN_CHARS, UnverifiedStamp, decode_base32, decode_token, encode_base32
 from stamps.errors import CodeFormatError
 from stamps.url import code_url, extract_token
 from stamps.verify import Result, Verifier
@@ -34,6 +34,7 @@ stamps_strategy = st.builds(
     digest_prefix=st.binary(min_size=10, max_size=10),
     serial=st.integers(min_value=1, max_value=MAX_SERIAL),
     signature=st.binary(min_size=64, max_size=64),
+    version=st.just(FORMAT_VERSION),
 )
 
 
