@@ -37,7 +37,10 @@ step costs against hello-world:
   record checks, with the store's change mark read first);
 - ``count``: + the unit's scan history read from the scan log (no write);
 - ``log``: + the scan logged (the scan route's full work but the page);
-and the scan route itself adds the page of this unit.
+and the scan route itself adds the page of this unit. The ``count`` and
+``log`` steps scan the same pool of codes as the scan route, so more of its
+pages carry the "possible copy" warning than in a run without ``--breakdown``
+(a page of the same size and cost).
 """
 
 from __future__ import annotations

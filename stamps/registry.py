@@ -236,16 +236,12 @@ class BatchLookup:
     def __call__(self, digest_prefix: bytes) -> StoredBatch | None:
         if self._follows_store:
             self.follow(self._store.change_mark())  # taken before reading: a change during the read moves it for next time
-        found = self._found.get(digest_prefix, _NOT_LOOKED_UP)
-        if found is not _NOT_LOOKED_UP:
-            return found  # type: ignore[return-value]
+        if digest_prefix in self._found:
+            return self._found[digest_prefix]
         if len(self._found) >= self._size:
             self._found.clear()
         found = self._found[digest_prefix] = batch_by_prefix(self._store, digest_prefix)
         return found
-
-
-_NOT_LOOKED_UP = object()
 
 
 def list_batches(store: Store) -> list[StoredBatch]:

@@ -13,7 +13,7 @@ import datetime as dt
 import enum
 from typing import Any, Callable, NamedTuple
 
-from nacl.bindings import crypto_sign_open
+from nacl.bindings import crypto_sign_PUBLICKEYBYTES, crypto_sign_open
 from nacl.exceptions import BadSignatureError
 
 from keys.keyfile import public_key_bytes
@@ -186,15 +186,22 @@ class Verifier:
         warnings = checked.warnings
         return Verification(Result.GENUINE_WARNING if warnings else Result.GENUINE, today, warnings, stamp, True, key, batch)
 
-    def _checked_record(self, batch: StoredBatch, key: TrustedKey, today: dt.date) -> "_CheckedRecord":
-        """What the record says for every unit on *today* (kept: each scan of a batch would work it out again)."""
+    def _checked_record(self, batch: StoredBatch, key: TrustedKey, today: dt.date) -> _CheckedRecord:
+        """What the record says for every unit on *today* (kept: each scan of a batch would work it out again).
+
+        Its fields are read only once its signature has held: a tampered store gives "forged", not an error.
+        """
         memo_key = (batch.signed.digest, key.key_id, today)
         found = self._checked_records.get(memo_key)
         if found is None:
             if len(self._checked_records) >= CHECKED_RECORDS_KEPT:
                 self._checked_records.clear()
-            warnings = tuple(Reason(code) for code in _date_warnings(batch.record, today))
-            found = _CheckedRecord(self._record_problem(batch, key), int(batch.record["batch"]["quantity"]), warnings)
+            problem = self._record_problem(batch, key)
+            if problem:
+                found = _CheckedRecord(problem, 0, ())
+            else:
+                warnings = tuple(Reason(code) for code in _date_warnings(batch.record, today))
+                found = _CheckedRecord(None, int(batch.record["batch"]["quantity"]), warnings)
             self._checked_records[memo_key] = found
         return found
 
@@ -222,7 +229,10 @@ class Verifier:
     def _raw_public_key(self, key: TrustedKey) -> bytes:
         found = self._raw_public_keys.get(key.key_id)
         if found is None:
-            found = self._raw_public_keys[key.key_id] = public_key_bytes(key.public_key)
+            found = public_key_bytes(key.public_key)
+            if len(found) != crypto_sign_PUBLICKEYBYTES:  # libsodium's crypto_sign_open does not check it
+                raise ValueError(f"key {key.key_id} is not a raw Ed25519 public key")
+            self._raw_public_keys[key.key_id] = found
         return found
 
 

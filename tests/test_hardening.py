@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -19,6 +21,7 @@ from stamps.batch_record import RECORD_TAG, SignedBatchRecord
 from stamps.demo import DEMO_PASSPHRASE, run_demo
 from stamps.errors import InstanceError, StampError, ValidationError
 from stamps.instance import Instance
+from stamps.issuance import StampSigner
 from stamps.verify import Result, Verifier
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,6 +45,26 @@ def test_a_look_up_returning_another_record_is_forged_not_genuine(demo: Any) -> 
         instance.close()
     assert outcome.result is Result.FORGED and [r.code for r in outcome.reasons] == ["record_mismatch"]
     assert outcome.batch is None
+
+
+@pytest.mark.parametrize("change", ["drop_quantity", "bad_expiry"])
+def test_a_stored_record_that_fails_its_signature_is_forged_before_its_fields_are_read(demo: Any, change: str) -> None:
+    """Fields of a record are read only once its signature holds: a tampered store gives "forged", not an error."""
+    record = json.loads(demo.batch.signed.canonical)
+    if change == "drop_quantity":
+        del record["batch"]["quantity"]
+    else:
+        record["batch"]["expiry_date"] = "31/12/2027"
+    tampered = SignedBatchRecord(json.dumps(record, sort_keys=True).encode(), demo.batch.signed.signature)
+    stored = dataclasses.replace(demo.batch, signed=tampered)
+    instance = Instance.open(demo.instance_root)
+    try:
+        key = instance.signing_key(DEMO_PASSPHRASE)
+        code = StampSigner(key, stored, "https://truyxuat.example.vn").code(1).url  # a stamp naming the tampered record
+        outcome = Verifier(instance.trust.keyring(), lambda prefix: stored).verify(code, today=TODAY)
+    finally:
+        instance.close()
+    assert outcome.result is Result.FORGED and [r.code for r in outcome.reasons] == ["record_signature_mismatch"]
 
 
 def export_of(canonical: bytes, signature: bytes = bytes(64)) -> dict[str, str]:

@@ -253,6 +253,13 @@ def test_visible_language_switch_links_to_the_other_language(site: Site) -> None
     assert '<a href="?lang=vi" hreflang="vi">Tiếng Việt</a>' in english
 
 
+@pytest.mark.parametrize("suffix", ["/", "/extra", "%2F"])
+def test_a_stamp_path_with_more_after_the_code_is_the_friendly_not_a_stamp_page(site: Site, suffix: str) -> None:
+    response = site.client.get(path_of(site.code(7)) + suffix)
+    assert response.status_code == 404 and 'data-result="not_a_stamp"' in response.get_data(as_text=True)
+    assert response.headers["Cache-Control"] == "public, max-age=3600" and response.headers["Vary"] == "Accept-Language"
+
+
 def test_scan_route_accepts_any_letter_case(site: Site) -> None:
     path = path_of(site.code(7))
     for variant in (path, path.lower(), "/v/" + path[3:], "/V/" + path[3:].lower()):

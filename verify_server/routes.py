@@ -54,6 +54,8 @@ def home() -> Any:
 
 @blueprint.get("/V/<token>")
 @blueprint.get("/v/<token>")
+@blueprint.get("/V/<path:token>")  # a stamp URL with more after it (a trailing slash, an app's suffix): the same
+@blueprint.get("/v/<path:token>")  # friendly "not a stamp" page; the plain rules above match first
 def scan(token: str) -> Any:
     """The page a stamp's QR opens: one verdict, the proven origin, the unit's scan history."""
     lang = choose_language(request)
