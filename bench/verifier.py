@@ -65,10 +65,11 @@ from pathlib import Path
 
 from flask import Flask, Response, current_app
 
-from stamps.demo import DEMO_PASSPHRASE, create_demo_product_batch, run_demo
+from stamps.demo import issue_demo_product_codes, run_demo
+from stamps.errors import StampError
 from stamps.instance import Instance
-from stamps.issuance import StampSigner, allocate_serials
 from verify_server import create_app
+from verify_server.background import wait_until_ready
 from verify_server.runtime import Runtime, vietnam_today
 from verify_server.serve import run as serve
 
@@ -79,7 +80,6 @@ POOL_BATCH_QUANTITY = 100_000
 TARGET_RATIO = 0.60
 TARGET_P99_MS = 50.0
 WARMUP_SECONDS = 1.0
-READY_TIMEOUT_SECONDS = 30.0
 STOP_TIMEOUT_SECONDS = 15.0
 USER_AGENT = "Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36"
 ACCEPT_LANGUAGE = "vi-VN,vi;q=0.9,en;q=0.8"
@@ -115,11 +115,8 @@ def build_instance(root: Path, base_url: str, pool: int) -> list[str]:
     run_demo(root, base_url)
     instance = Instance.open(root)
     try:
-        key = instance.signing_key(DEMO_PASSPHRASE)
-        batch = create_demo_product_batch(instance, key, "BENCH-VERIFIER", POOL_BATCH_QUANTITY)
-        serials = allocate_serials(instance.store, batch, pool)
-        signer = StampSigner(key, batch, instance.base_url)
-        return ["/V/" + issued.token for issued in signer.codes(serials)]
+        _, codes = issue_demo_product_codes(instance, "BENCH-VERIFIER", POOL_BATCH_QUANTITY, pool)
+        return ["/V/" + issued.token for issued in codes]
     finally:
         instance.close()
 
@@ -170,25 +167,14 @@ def start_server(app: Flask, port: int, workers: int) -> BaseProcess:
                                                         name="ocop-bench-verifier")
     child.start()
     try:
-        wait_until_ready(f"http://{HOST}:{port}{HEALTH_PATH}", child)
+        wait_until_ready(f"http://{HOST}:{port}{HEALTH_PATH}", lambda: child.exitcode)
+    except StampError as error:
+        stop_server(child)
+        raise SystemExit(error.diagnostics()) from None
     except BaseException:
         stop_server(child)
         raise
     return child
-
-
-def wait_until_ready(url: str, child: BaseProcess) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if not child.is_alive():
-            raise SystemExit(f"the verifier stopped at start (exit code {child.exitcode})")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            time.sleep(0.1)
-    raise SystemExit(f"the verifier did not answer {url} within {READY_TIMEOUT_SECONDS:.0f} s")
 
 
 def stop_server(child: BaseProcess) -> None:

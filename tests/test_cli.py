@@ -839,7 +839,7 @@ def test_serve_answers_over_http_with_a_production_server(tmp_path: Path, server
                               "--server", server, "--workers", "2", "--no-access-log"],
                              cwd=Path(cli_module.__file__).parent, stderr=subprocess.PIPE)
     try:
-        wait_until_ready(f"http://127.0.0.1:{port}/healthz", child)
+        wait_until_ready(f"http://127.0.0.1:{port}/healthz", child.poll)
         code = read_codes(next((tmp_path / "demo" / "output").iterdir()))[3][1]
         token = code.rsplit("/", 1)[1]
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/V/{token}") as response:

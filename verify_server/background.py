@@ -12,6 +12,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from stamps.errors import StampError
@@ -37,18 +38,24 @@ def start_verifier(instance: Path, host: str, port: int, *, workers: int = 2, qu
     child = subprocess.Popen(command, cwd=Path(__file__).resolve().parent.parent,
                              stdout=subprocess.DEVNULL if quiet else None, stderr=subprocess.DEVNULL if quiet else None)
     try:
-        wait_until_ready(f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}/healthz", child)
+        wait_until_ready(f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}/healthz", child.poll)
     except BaseException:
         stop_verifier(child)
         raise
     return child
 
 
-def wait_until_ready(health_url: str, child: subprocess.Popen[bytes], timeout: float = READY_TIMEOUT_SECONDS) -> None:
+def wait_until_ready(health_url: str, exit_code: Callable[[], int | None], timeout: float = READY_TIMEOUT_SECONDS) -> None:
+    """Poll *health_url* until it answers 200; *exit_code* says whether the server process has stopped meanwhile.
+
+    *exit_code* is ``Popen.poll`` for a subprocess, or a function giving
+    ``Process.exitcode`` for a multiprocessing child: None while it runs.
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if child.poll() is not None:
-            raise StampError(f"The verifier stopped at start (exit code {child.returncode}).",
+        stopped = exit_code()
+        if stopped is not None:
+            raise StampError(f"The verifier stopped at start (exit code {stopped}).",
                              hint="Run 'ocop-stamps serve' by itself to see why.")
         try:
             with urllib.request.urlopen(health_url, timeout=2) as response:
