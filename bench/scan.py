@@ -78,9 +78,8 @@ import pypdfium2 as pdfium
 import zxingcpp
 from PIL import Image, ImageFilter
 
-from stamps.demo import DEMO_PASSPHRASE, create_demo_product_batch, run_demo
+from stamps.demo import issue_demo_product_codes, run_demo
 from stamps.instance import Instance
-from stamps.issuance import StampSigner, allocate_serials
 from stamps.printing.fonts import POINTS_PER_MM
 from stamps.printing.label import DEFAULT_MODULE_MM, BatchTexts, LabelPlan, StampUnit, plan_label
 from stamps.printing.layout import DEFAULT_SHEET, LAYOUTS, Layout, LayoutError, Slot
@@ -158,11 +157,8 @@ def issue_stamps(root: Path, count: int) -> Stamps:
     run_demo(root, BASE_URL)
     instance = Instance.open(root)
     try:
-        key = instance.signing_key(DEMO_PASSPHRASE)
-        batch = create_demo_product_batch(instance, key, "BENCH-SCAN", count)
-        serials = allocate_serials(instance.store, batch, count)
-        signer = StampSigner(key, batch, instance.base_url)
-        units = [StampUnit.from_issued(issued, batch.signed.digest_prefix) for issued in signer.codes(serials)]
+        batch, codes = issue_demo_product_codes(instance, "BENCH-SCAN", count, count)
+        units = [StampUnit.from_issued(issued, batch.signed.digest_prefix) for issued in codes]
     except BaseException:
         instance.close()
         raise

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from stamps import registry
 from stamps.code import BASE32_ALPHABET
 from stamps.instance import Instance
-from stamps.issuance import SerialRange, StampSigner, allocate_serials, default_destination, publish, staged_output
+from stamps.issuance import IssuedCode, SerialRange, StampSigner, allocate_serials, default_destination, publish, staged_output
 from stamps.printing.jobs import PrintJob, parse_format, write_stamps
 from stamps.registry import StoredBatch
 from stamps.verify import Verification
@@ -93,6 +93,14 @@ def create_demo_product_batch(instance: Instance, private_key: Ed25519PrivateKey
     product_id, area_ids = _demo_record_ids(instance)
     fields = {**demo_data()["batch"]["fields"], "lot_code": lot_code, "quantity": quantity}
     return registry.create_batch(instance.store, private_key, product_id, area_ids, fields)
+
+
+def issue_demo_product_codes(instance: Instance, lot_code: str, quantity: int, count: int) -> tuple[StoredBatch, list[IssuedCode]]:
+    """A new batch of the demo product (*quantity* units) with *count* serials recorded and signed (for benchmarks)."""
+    private_key = instance.signing_key(DEMO_PASSPHRASE)
+    batch = create_demo_product_batch(instance, private_key, lot_code, quantity)
+    signer = StampSigner(private_key, batch, instance.base_url)
+    return batch, list(signer.codes(allocate_serials(instance.store, batch, count)))
 
 
 def _demo_record_ids(instance: Instance) -> tuple[int, list[int]]:
