@@ -142,22 +142,17 @@ def save_screenshot(driver: WebDriver, name: str) -> Path:
     return path
 
 
-def test_genuine_stamp_page(browser: WebDriver, verifier: Verifier) -> None:
-    browser.get(verifier.genuine_url)  # as printed on the stamp: upper-case host and path
-    assert visible_heading(browser) == "Tem chính hãng"
-    assert browser.find_element(By.CSS_SELECTOR, "header.verdict").get_attribute("data-result") == "genuine"
+@pytest.mark.parametrize("url, heading, result", [
+    ("genuine_url", "Tem chính hãng", "genuine"),  # as printed on the stamp: upper-case host and path
+    ("tampered_url", "Tem giả", "forged"),
+])
+def test_stamp_page(browser: WebDriver, verifier: Verifier, url: str, heading: str, result: str) -> None:
+    browser.get(getattr(verifier, url))
+    assert visible_heading(browser) == heading
+    assert browser.find_element(By.CSS_SELECTOR, "header.verdict").get_attribute("data-result") == result
     assert_fits_phone_width(browser)
     assert console_problems(browser) == []
-    save_screenshot(browser, "verifier-genuine-vi.png")
-
-
-def test_forged_stamp_page(browser: WebDriver, verifier: Verifier) -> None:
-    browser.get(verifier.tampered_url)
-    assert visible_heading(browser) == "Tem giả"
-    assert browser.find_element(By.CSS_SELECTOR, "header.verdict").get_attribute("data-result") == "forged"
-    assert_fits_phone_width(browser)
-    assert console_problems(browser) == []
-    save_screenshot(browser, "verifier-forged-vi.png")
+    save_screenshot(browser, f"verifier-{result}-vi.png")
 
 
 def test_language_switch_to_english(browser: WebDriver, verifier: Verifier) -> None:
