@@ -7,6 +7,8 @@ becomes one line on stderr and a non-zero exit.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import re
@@ -30,7 +32,7 @@ from stamps.printing.jobs import CustomGrid, PrintJob, encoding_workers, format_
 from stamps.printing.label import DEFAULT_MODULE_MM
 from stamps.present import text_report
 from stamps.registry import StoredBatch
-from stamps.scanlog import DEFAULT_COPY_THRESHOLD
+from stamps.scanlog import DEFAULT_COPY_THRESHOLD, DEFAULT_RATE_LIMIT_PER_MINUTE
 from stamps.store import MAX_RECORD_ID
 from verify_server import create_app
 from verify_server.background import lan_address, start_verifier, stop_verifier
@@ -498,10 +500,88 @@ def verify(ctx: click.Context, code: str, as_json: bool, today_text: str | None)
     verifier = instance.verifier()
     outcome = verifier.verify(code, today=today)
     if as_json:
-        echo_json(outcome.to_json())
+        click.echo(json.dumps(outcome.to_json(), ensure_ascii=False, indent=2))  # the documented key order
     else:
         click.echo(text_report(outcome))
     ctx.exit(EXIT_CODES[outcome.result.outcome])
+
+
+@cli.group()
+def scans() -> None:
+    """The verifier's scan log: per-unit counts for copy detection, clearing QA scans, retention."""
+
+
+@scans.command("list")
+@click.argument("batch_ref")
+@click.option("--csv", "as_csv", is_flag=True, help="Write CSV (serial, scans, places, first_scanned_at, possible_copy).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file instead of stdout.")
+@click.option("--copy-threshold", default=DEFAULT_COPY_THRESHOLD, show_default=True, type=click.IntRange(0, None),
+              help="Places above which a unit is flagged (as 'serve --copy-threshold').")
+@click.pass_context
+def scans_list(ctx: click.Context, batch_ref: str, as_csv: bool, out: Path | None, copy_threshold: int) -> None:
+    """List a batch's scanned units: counted scans, distinct places, first scan and the possible-copy flag."""
+    from stamps import present, scanlog
+
+    store = open_instance(ctx, read_only=True).store
+    item = registry.find_batch(store, batch_ref)
+    units = scanlog.unit_report(store, item.signed.digest_prefix, copy_threshold)
+    if as_csv:
+        _write_csv(out, present.SCAN_REPORT_COLUMNS, present.scan_report_rows(units))
+    else:
+        _write_text(out, present.scan_report(units, item.issued, copy_threshold))
+
+
+@scans.command("clear")
+@click.argument("batch_ref")
+@click.option("--serials", metavar="FIRST-LAST", help="The units to clear, e.g. 1-20 (the ones scanned for QA).")
+@click.option("--all", "every_unit", is_flag=True, help="Clear every unit of the batch.")
+@click.pass_context
+def scans_clear(ctx: click.Context, batch_ref: str, serials: str | None, every_unit: bool) -> None:
+    """Forget the counted scans of some units (e.g. the producer's own QA scans); the log keeps them, uncounted."""
+    from stamps import scanlog
+
+    if (serials is None) == (not every_unit):
+        raise click.ClickException("Give either --serials FIRST-LAST or --all.")
+    store = open_instance(ctx).store
+    item = registry.find_batch(store, batch_ref)
+    first, last = (1, item.record["batch"]["quantity"]) if every_unit else _serial_range(serials or "", "--serials")
+    cleared = scanlog.clear_counts(store, item.signed.digest_prefix, first, last)
+    click.echo(f"Scan counts of {cleared:,} units (serials {first}-{last}) cleared.")
+
+
+@scans.command("prune")
+@click.option("--older-than", "days", required=True, type=click.IntRange(1, None), metavar="DAYS",
+              help="Delete scan-log rows older than DAYS days.")
+@click.pass_context
+def scans_prune(ctx: click.Context, days: int) -> None:
+    """Delete old rows of the scan log; each unit's counts (scans, places, first scan) stay."""
+    from stamps import scanlog
+
+    deleted = scanlog.prune_scans(open_instance(ctx).store, older_than_days=days)
+    click.echo(f"{deleted:,} scans older than {days} days deleted; per-unit counts kept.")
+
+
+def _serial_range(text: str, option: str) -> tuple[int, int]:
+    match = re.fullmatch(r"\s*([0-9]+)\s*-\s*([0-9]+)\s*", text)
+    if not match or not 1 <= int(match.group(1)) <= int(match.group(2)):
+        raise click.ClickException(f"{option} takes FIRST-LAST with 1 <= FIRST <= LAST, e.g. {option} 1-20.")
+    return int(match.group(1)), int(match.group(2))
+
+
+def _write_text(out: Path | None, text: str) -> None:
+    if out:
+        out.write_text(text + "\n", encoding="utf-8")
+        click.echo(f"Written to {out}")
+    else:
+        click.echo(text)
+
+
+def _write_csv(out: Path | None, header: tuple[str, ...], rows: list[tuple[object, ...]]) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    _write_text(out, buffer.getvalue().rstrip("\n"))
 
 
 @cli.command()
@@ -512,16 +592,23 @@ def verify(ctx: click.Context, code: str, as_json: bool, today_text: str | None)
               help="WSGI server. Default: gunicorn, or waitress on Windows.")
 @click.option("--dev", is_flag=True, help="Use Flask's development server instead (one process; not for production).")
 @click.option("--copy-threshold", default=DEFAULT_COPY_THRESHOLD, show_default=True, type=click.IntRange(0, None),
-              help="Earlier scans of one unit above which a genuine stamp is shown as a possible copy.")
+              help="Other places (network and device, per day) a unit was scanned from above which it is shown as a possible copy.")
+@click.option("--rate-limit", default=DEFAULT_RATE_LIMIT_PER_MINUTE, show_default=True, type=click.IntRange(0, None),
+              help="Scans a minute one client (an IPv4 address or IPv6 /64) may make per worker before it gets 429; 0: no limit.")
+@click.option("--trusted-proxies", default=0, show_default=True, type=click.IntRange(0, 10),
+              help="Reverse proxies in front of the verifier whose X-Forwarded-For/-Proto are believed (1 behind nginx).")
+@click.option("--keep-scans", "keep_scan_days", type=click.IntRange(1, None), metavar="DAYS",
+              help="Drop scan-log rows older than DAYS, hourly (per-unit counts stay). Default: keep them all.")
 @click.option("--access-log/--no-access-log", default=True, show_default=True, help="Log each request (never the client's IP).")
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, workers: int | None, server_name: str | None, dev: bool,
-          copy_threshold: int, access_log: bool) -> None:
+          copy_threshold: int, rate_limit: int, trusted_proxies: int, keep_scan_days: int | None, access_log: bool) -> None:
     """Start the web verifier that stamp QR codes open (reads this instance; needs no private key)."""
     open_instance(ctx, read_only=True).close()
     server = "dev" if dev else server_name or default_server()
     workers = workers or default_workers()
-    app = create_app({"INSTANCE": str(ctx.obj), "COPY_THRESHOLD": copy_threshold})
+    app = create_app({"INSTANCE": str(ctx.obj), "COPY_THRESHOLD": copy_threshold, "RATE_LIMIT_PER_MINUTE": rate_limit,
+                      "TRUSTED_PROXIES": trusted_proxies, "KEEP_SCAN_DAYS": keep_scan_days})
     check_port_free(host, port)
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     click.echo(f"Verifier for {ctx.obj} on http://{shown_host}:{port}/ ({server}, {workers} workers). Stop with Ctrl+C.", err=True)

@@ -12,10 +12,12 @@ import datetime as dt
 from typing import Any, Iterator, Literal
 
 from keys.truststore import TrustedKey
+from stamps.scanlog import UnitScans
 from stamps.verify import Result, Verification
 
 Lang = Literal["vi", "en"]
 LANGUAGES: tuple[Lang, ...] = ("vi", "en")
+VIETNAM_TIME = dt.timezone(dt.timedelta(hours=7), "ICT")  # times are shown as Vietnamese readers live them
 
 TITLES: dict[Result, tuple[str, str]] = {
     Result.GENUINE: ("Tem chính hãng", "Genuine"),
@@ -26,6 +28,10 @@ TITLES: dict[Result, tuple[str, str]] = {
     Result.FORGED: ("Tem giả", "Forged"),
     Result.NOT_A_STAMP: ("Không phải tem truy xuất", "Not a stamp"),
     Result.UNKNOWN_BATCH: ("Chưa có thông tin lô hàng", "Unknown batch"),
+}
+# A warning that changes what a genuine stamp's headline says (a likely copy must not read "Tem chính hãng").
+WARNING_TITLES: dict[str, tuple[str, str]] = {
+    "possible_copy": ("Cảnh báo: có thể là tem sao chép", "Warning: possibly a copied stamp"),
 }
 
 LABELS: dict[str, tuple[str, str]] = {
@@ -44,7 +50,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "lot": ("Mã lô", "Lot"),
     "harvest_date": ("Ngày thu hoạch", "Harvested"),
     "production_date": ("Ngày sản xuất (NSX)", "Produced"),
-    "expiry_date": ("Hạn sử dụng (HSD)", "Best before"),
+    "expiry_date": ("Hạn sử dụng (HSD)", "Expiry date"),
     "packing_facility": ("Cơ sở đóng gói", "Packed at"),
     "step": ("Công đoạn", "Step"),
     "standards": ("Tiêu chuẩn áp dụng", "Standards"),
@@ -81,14 +87,25 @@ def vn_date(iso: str) -> str:
     return dt.date.fromisoformat(iso).strftime("%d/%m/%Y")
 
 
-def title(result: Result) -> str:
-    vietnamese, english = TITLES[result]
+def headline_reason(verification: Verification) -> str | None:
+    """The warning that names the verdict (see WARNING_TITLES), if any."""
+    return next((reason.code for reason in verification.reasons if reason.code in WARNING_TITLES), None)
+
+
+def verdict_title(verification: Verification) -> tuple[str, str]:
+    """The verdict's headline in both languages."""
+    reason = headline_reason(verification)
+    return WARNING_TITLES[reason] if reason else TITLES[verification.result]
+
+
+def title(verification: Verification) -> str:
+    vietnamese, english = verdict_title(verification)
     return f"{vietnamese} ({english})"
 
 
 def text_report(verification: Verification) -> str:
     """The CLI's plain-text report: the verdict, its reasons, then the proven fields, labels in both languages."""
-    lines = [f"{verification.result.outcome.upper()}: {title(verification.result)}"]
+    lines = [f"{verification.result.outcome.upper()}: {title(verification)}"]
     lines += [f"  - {reason.message_vi} / {reason.message}" for reason in verification.reasons]
     lines += [f"{' / '.join(LABELS[fact.key])}: {fact.value}" for fact in verification_facts(verification, "vi")]
     return "\n".join(lines)
@@ -132,7 +149,7 @@ def record_facts(record: dict[str, Any], lang: Lang) -> Iterator[Fact]:
     if "packing_facility" in batch:
         yield fact("packing_facility", lang, ", ".join(filter(None, (batch["packing_facility"], batch.get("packing_address")))))
     for step in batch.get("origin_steps", []):
-        yield fact("step", lang, f"{vn_date(step['date'])} {step['step']}: {step['place']}")
+        yield fact("step", lang, step_text(step, lang))
     if product.get("standards"):
         yield fact("standards", lang, "; ".join(product["standards"]))
 
@@ -152,12 +169,25 @@ def farm_area_text(area: dict[str, Any], lang: Lang) -> str:
     if "location" in area:
         parts.append(area["location"])
     if "area_ha" in area:
-        parts.append(f"{area['area_ha']} ha")
+        parts.append(f"{decimal_text(area['area_ha'], lang)} ha")
     if "latitude" in area:
         parts.append(f"GPS {area['latitude']}, {area['longitude']}")
     if area.get("certifications"):
         parts.append(", ".join(area["certifications"]))
     return "; ".join(parts)
+
+
+def step_text(step: dict[str, str], lang: Lang) -> str:
+    """An origin step as a line: date, step, place and its location code when it has one."""
+    line = f"{vn_date(step['date'])} {step['step']}: {step['place']}"
+    if "location_code" in step:
+        line += f" ({'mã địa điểm' if lang == 'vi' else 'location code'} {step['location_code']})"
+    return line
+
+
+def decimal_text(value: str, lang: Lang) -> str:
+    """A decimal string (records keep decimals as text) as the reader writes it: 12,5 in Vietnamese, 12.5 in English."""
+    return value.replace(".", ",") if lang == "vi" else value
 
 
 def map_link(area: dict[str, Any]) -> str | None:
@@ -174,3 +204,30 @@ def recall_text(recall: dict[str, str], lang: Lang) -> str:
 def fact(key: str, lang: Lang, value: str, link: str | None = None) -> Fact:
     """A labelled line, the label from LABELS in *lang*."""
     return Fact(key, pick(LABELS[key], lang), value, link)
+
+
+SCAN_REPORT_COLUMNS = ("serial", "scans", "places", "first_scanned_at", "possible_copy")
+
+
+def scan_report(units: list[UnitScans], issued: int, threshold: int) -> str:
+    """A batch's scanned units as a table for a terminal, then a one-line summary."""
+    lines = [f"{'serial':>8}  {'scans':>7}  {'places':>6}  {'first scan (Vietnam time)':<25}  flag"]
+    for unit in units:
+        flag = "POSSIBLE COPY" if unit.possible_copy else ""
+        lines.append(f"{unit.serial:>8}  {unit.scans:>7,}  {unit.places:>6,}  {vn_time(unit.first_scanned_at):<25}  {flag}".rstrip())
+    flagged = sum(unit.possible_copy for unit in units)
+    lines.append(f"{len(units):,} of {issued:,} issued units scanned; {flagged:,} possible "
+                 f"{'copy' if flagged == 1 else 'copies'} (scanned from more than {threshold} places).")
+    return "\n".join(lines)
+
+
+def scan_report_rows(units: list[UnitScans]) -> list[tuple[object, ...]]:
+    """The same units as CSV rows (SCAN_REPORT_COLUMNS; times in UTC, ISO 8601)."""
+    return [(unit.serial, unit.scans, unit.places, unit.first_scanned_at, "yes" if unit.possible_copy else "no")
+            for unit in units]
+
+
+def vn_time(iso_utc: str) -> str:
+    """A UTC time of the scan log as a Vietnamese reader writes it: HH:MM dd/mm/yyyy, Vietnam time."""
+    moment = dt.datetime.fromisoformat(iso_utc.replace("Z", "+00:00"))
+    return moment.astimezone(VIETNAM_TIME).strftime("%H:%M %d/%m/%Y")

@@ -2,24 +2,34 @@
 
 A signature proves origin, not uniqueness: a photocopied stamp verifies too.
 So the verifier records each scan (time, result, a coarse client hint such as
-"android" or "ios"; never an IP address) and counts the earlier scans of the
-same unit. Scans whose signature did not verify, and scans by link-preview
-bots, are recorded but not counted against the unit.
+"android" or "ios"; never an IP address) and keeps, per unit, how many
+**distinct places** have scanned it. A place (a "source") is one network (an
+address prefix: IPv4 /24, IPv6 /48) and one kind of device, on one day; it is
+kept only as an HMAC of those under a random key that is made each day and
+deleted the next, never as an address. One place adds at most one to a unit's
+count a day, however often it scans, so nobody can make a genuine unit read
+"possible copy" for later buyers by reloading its page; the copy threshold
+applies to the places other than the one scanning now.
 
-Each unit's count of counted scans and the time of the first are kept in
-``scan_counts`` by a trigger (an UPSERT) in the statement that inserts the
-scans: reading a unit's history is one primary-key look-up however often the
-unit was scanned (counting its rows in ``scans`` grew with every scan of a
-photocopied stamp).
+Tables (see stamps/store.py): ``scans`` (the log; only appended to, pruned by
+age), ``unit_sources`` (which places scanned which unit today; older days are
+worthless once their key is gone and are dropped), ``scan_keys`` (today's key)
+and ``scan_counts`` (per unit: counted scans, distinct places, first scan),
+kept by triggers in the statements that insert scans and places. Reading a
+unit's history is one statement, however often it was scanned.
 """
 
 from __future__ import annotations
 
 import atexit
 import datetime as dt
+import hashlib
+import hmac
 import logging
 import os
+import secrets
 import threading
+import time
 from typing import Any, Callable, NamedTuple
 
 from stamps.code import UnverifiedStamp
@@ -27,16 +37,25 @@ from stamps.store import Store, utc_now
 from stamps.verify import Verification
 
 DEFAULT_COPY_THRESHOLD = 5
+DEFAULT_RATE_LIMIT_PER_MINUTE = 60  # scans a minute per client and verifier process (verify_server.ratelimit)
 DEFAULT_FLUSH_SECONDS = 0.25
 CLOSE_TIMEOUT_SECONDS = 10.0
+MAINTENANCE_SECONDS = 3600.0
 UNCOUNTED_CLIENTS = frozenset({"bot"})
 INSERT_ROWS = 100  # 600 parameters: under SQLite's smallest limit (999)
+PRUNE_CHUNK_ROWS = 10_000
+SOURCE_HEX_DIGITS = 32  # 128 bits of the HMAC
 
 
 class ScanHistory(NamedTuple):
-    """What the log knew of a unit before this scan (a tuple: one is made per scan)."""
+    """What the log knows of a unit, as a shopper can judge it (a tuple: one is made per scan).
 
-    previous: int
+    ``other_places`` counts the distinct places (network and device, per day)
+    that scanned the unit, not counting the one scanning now; ``first_scanned_at``
+    is the first counted scan before this one (UTC, ISO 8601).
+    """
+
+    other_places: int
     first_scanned_at: str | None
 
     def first_scanned(self) -> dt.datetime | None:
@@ -45,7 +64,7 @@ class ScanHistory(NamedTuple):
         return dt.datetime.fromisoformat(self.first_scanned_at.replace("Z", "+00:00"))
 
     def to_json(self, threshold: int) -> dict[str, Any]:
-        return {"previous": self.previous, "first_scanned_at": self.first_scanned_at, "copy_threshold": threshold}
+        return {"first_scanned_at": self.first_scanned_at, "other_places": self.other_places, "copy_threshold": threshold}
 
 
 NO_HISTORY = ScanHistory(0, None)
@@ -62,6 +81,24 @@ class Scan(NamedTuple):
     counted: bool
 
 
+class Visit(NamedTuple):
+    """One place's first counted scan of a unit on one day: a row of ``unit_sources``."""
+
+    digest_prefix: str
+    serial: int
+    day: str
+    source: str
+    seen_at: str
+
+
+class _Known(NamedTuple):
+    """A unit's committed history and whether this scan's place is already in it, read in one statement."""
+
+    places: int
+    first_scanned_at: str | None
+    this_place_counted: bool
+
+
 class ScanLog:
     """Counts and records the scans of one verifier process.
 
@@ -72,51 +109,61 @@ class ScanLog:
     write lock. A scan is counted at once by its own process and within
     ``flush_seconds`` by the others; a crash of the process loses at most that
     many seconds of scans (never records). With 0, each scan is written at
-    once, in the transaction that counts the earlier ones.
+    once, in the transaction that reads the unit's history. With
+    ``keep_days``, the background thread also drops log rows older than that
+    (the per-unit counts stay).
     """
 
-    def __init__(self, open_store: Callable[[], Store], flush_seconds: float) -> None:
+    def __init__(self, open_store: Callable[[], Store], flush_seconds: float, *, keep_days: int | None = None) -> None:
         self._open_store = open_store
         self._flush_seconds = flush_seconds
+        self._keep_days = keep_days
         self._lock = threading.Lock()
         self._pending: list[Scan] = []
-        self._pending_counts: dict[tuple[str, int], tuple[int, str]] = {}
+        self._pending_visits: dict[tuple[str, int, str, str], Visit] = {}
+        self._pending_units: dict[tuple[str, int], tuple[int, str]] = {}  # new places and the first of them, per unit
+        self._day_key: tuple[str, bytes] | None = None
         self._owner_pid: int | None = None
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._last_maintenance: float | None = None
 
-    def record(self, store: Store, verification: Verification, client: str, threshold: int, *,
+    def record(self, store: Store, verification: Verification, client: str, network: str, threshold: int, *,
                log: bool = True) -> tuple[Verification, ScanHistory]:
-        """Log one scan and apply copy detection: more than *threshold* earlier counted scans is a possible copy.
+        """Log one scan and apply copy detection: more than *threshold* other places is a possible copy.
 
-        *client* is ``channel/device`` (``page/android``, ``api/other``, ``page/bot``).
-        Codes that are not stamps are not logged; ``log=False`` only counts (a
-        page reloaded to switch language is not another scan).
+        *client* is ``channel/device`` (``page/android``, ``api/other``, ``page/bot``);
+        *network* the client's address prefix (``203.0.113.0/24``), which is
+        only hashed. Codes that are not stamps are not logged; ``log=False``
+        only reads (a page reloaded to switch language is not another scan).
         """
         stamp = verification.stamp
         if stamp is None:
             return verification, NO_HISTORY
+        day = verification.checked_on.isoformat()
+        source = self._source(store, day, network, client.rsplit("/", 1)[-1])
         if log and self._flush_seconds <= 0:
             with store.write() as db:
-                verification, history, scan = self._count(db.conn, verification, stamp, client, threshold)
-                _write(db.conn, [scan])
+                verification, history, scan, visit = self._count(db.conn, verification, stamp, client, source, threshold)
+                _write(db.conn, [scan], [visit] if visit else [])
             return verification, history
         with self._lock:
-            verification, history, scan = self._count(store.db.conn, verification, stamp, client, threshold)
+            verification, history, scan, visit = self._count(store.db.conn, verification, stamp, client, source, threshold)
             if log:
-                self._remember(scan)
+                self._remember(scan, visit)
         return verification, history
 
     def flush(self, store: Store | None = None) -> int:
         """Write the gathered scans now (in *store*, else a connection of its own); returns how many."""
         with self._lock:
             scans, self._pending = self._pending, []
+            visits = list(self._pending_visits.values())
         if not scans:
             return 0
         target = store or self._open_store()
         try:
             with target.write() as db:
-                _write(db.conn, scans)
+                _write(db.conn, scans, visits)
         except BaseException:
             with self._lock:  # keep them (they are still counted) for the next attempt
                 self._pending = scans + self._pending
@@ -125,8 +172,8 @@ class ScanLog:
             if store is None:
                 target.close()
         with self._lock:  # committed: the database counts them from now on
-            for scan in scans:
-                self._forget(scan)
+            for visit in visits:
+                self._forget(visit)
         return len(scans)
 
     def close(self) -> None:
@@ -138,44 +185,80 @@ class ScanLog:
             thread.join(timeout=CLOSE_TIMEOUT_SECONDS)
         self.flush()
 
-    def _count(self, connection: Any, verification: Verification, stamp: UnverifiedStamp, client: str,
-               threshold: int) -> tuple[Verification, ScanHistory, Scan]:
-        prefix = stamp.digest_prefix.hex()
-        history = NO_HISTORY  # an unproven unit has no history to show
-        if verification.signature_verified:
-            history = _merged(_history(connection, prefix, stamp.serial), self._pending_counts.get((prefix, stamp.serial)))
-            if history.previous > threshold:
-                verification = verification.with_warning("possible_copy")
-        counted = verification.signature_verified and client.rsplit("/", 1)[-1] not in UNCOUNTED_CLIENTS
-        return verification, history, Scan(prefix, stamp.serial, utc_now(), verification.result.value, client, counted)
+    def _source(self, store: Store, day: str, network: str, device: str) -> str:
+        """The place's pseudonym for *day*: an HMAC of network and device under the day's key."""
+        day_key = self._day_key
+        if day_key is None or day_key[0] != day:
+            day_key = self._day_key = (day, _key_of_day(store, day))
+        message = f"{network}|{device}".encode("utf-8", "replace")
+        return hmac.new(day_key[1], message, hashlib.sha256).hexdigest()[:SOURCE_HEX_DIGITS]
 
-    def _remember(self, scan: Scan) -> None:
+    def _count(self, connection: Any, verification: Verification, stamp: UnverifiedStamp, client: str, source: str,
+               threshold: int) -> tuple[Verification, ScanHistory, Scan, Visit | None]:
+        prefix, serial, day = stamp.digest_prefix.hex(), stamp.serial, verification.checked_on.isoformat()
+        now = utc_now()
+        counted = verification.signature_verified and client.rsplit("/", 1)[-1] not in UNCOUNTED_CLIENTS
+        scan = Scan(prefix, serial, now, verification.result.value, client, counted)
+        if not verification.signature_verified:
+            return verification, NO_HISTORY, scan, None  # an unproven unit has no history to show
+        known = _known(connection, prefix, serial, day, source)
+        pending_places, pending_first = self._pending_units.get((prefix, serial), (0, None))
+        this_place = known.this_place_counted or (prefix, serial, day, source) in self._pending_visits
+        other_places = known.places + pending_places - (1 if this_place else 0)
+        first = min(filter(None, (known.first_scanned_at, pending_first)), default=None)
+        if other_places > threshold:
+            verification = verification.with_warning("possible_copy")
+        visit = Visit(prefix, serial, day, source, now) if counted and not this_place else None
+        return verification, ScanHistory(other_places, first), scan, visit
+
+    def _remember(self, scan: Scan, visit: Visit | None) -> None:
         if self._owner_pid != _process_id and not self._stopping.is_set():
             # The first scan of this process: a forked worker starts without the parent's threads.
-            self._thread = threading.Thread(target=self._flush_periodically, name="scan-log", daemon=True)
+            self._thread = threading.Thread(target=self._work_periodically, name="scan-log", daemon=True)
             self._thread.start()
             self._owner_pid = _process_id
             atexit.register(self.close)
         self._pending.append(scan)
-        if scan.counted:
-            count, first = self._pending_counts.get((scan.digest_prefix, scan.serial), (0, scan.scanned_at))
-            self._pending_counts[(scan.digest_prefix, scan.serial)] = (count + 1, first)
+        if visit is not None:
+            self._pending_visits[visit[:4]] = visit
+            unit = (visit.digest_prefix, visit.serial)
+            places, first = self._pending_units.get(unit, (0, visit.seen_at))
+            self._pending_units[unit] = (places + 1, first)
 
-    def _forget(self, scan: Scan) -> None:
-        unit = (scan.digest_prefix, scan.serial)
-        if scan.counted and unit in self._pending_counts:
-            count, first = self._pending_counts[unit]
-            if count <= 1:
-                del self._pending_counts[unit]
-            else:
-                self._pending_counts[unit] = (count - 1, first)
+    def _forget(self, visit: Visit) -> None:
+        if self._pending_visits.pop(visit[:4], None) is None:
+            return
+        unit = (visit.digest_prefix, visit.serial)
+        places, first = self._pending_units[unit]
+        if places <= 1:
+            del self._pending_units[unit]
+        else:
+            self._pending_units[unit] = (places - 1, first)
 
-    def _flush_periodically(self) -> None:
+    def _work_periodically(self) -> None:
         while not self._stopping.wait(self._flush_seconds):
             try:
                 self.flush()
+                self._maintain()
             except Exception:  # a busy or full disk: the scans stay gathered for the next round
                 logging.getLogger(__name__).exception("could not write the scan log; will retry")
+
+    def _maintain(self) -> None:
+        """Once an hour: drop places of past days (their key is gone) and, with keep_days, old log rows."""
+        if self._last_maintenance is not None and time.monotonic() - self._last_maintenance < MAINTENANCE_SECONDS:
+            return
+        self._last_maintenance = time.monotonic()
+        store = self._open_store()
+        try:
+            forget_past_places(store, _today_of(self._day_key))
+            if self._keep_days is not None:
+                prune_scans(store, older_than_days=self._keep_days)
+        finally:
+            store.close()
+
+
+def _today_of(day_key: tuple[str, bytes] | None) -> str:
+    return day_key[0] if day_key else dt.datetime.now(dt.timezone.utc).date().isoformat()
 
 
 def _note_process_id() -> None:
@@ -189,32 +272,100 @@ if hasattr(os, "register_at_fork"):  # no fork on Windows: the process id never 
     os.register_at_fork(after_in_child=_note_process_id)
 
 
-def _write(connection: Any, scans: list[Scan]) -> None:
-    """Insert *scans*, 100 to a statement; the store's trigger adds the counted ones to their units' counts.
+_KNOWN = """
+SELECT c.sources, c.first_scanned_at,
+       EXISTS (SELECT 1 FROM unit_sources WHERE digest_prefix = ?1 AND serial = ?2 AND day = ?3 AND source = ?4)
+FROM (SELECT 1) LEFT JOIN scan_counts c ON c.digest_prefix = ?1 AND c.serial = ?2
+"""
 
-    One statement per 100 rows rather than one per row (executemany): with the
-    counts kept too, a flush of 300 scans takes about as long as the insert
-    alone took row by row (0.5 ms here), and the worker's request thread gets
-    the interpreter back sooner.
+
+def _known(connection: Any, digest_prefix: str, serial: int, day: str, source: str) -> _Known:
+    """The unit's committed places and first scan, and whether *source* already counted today: one statement."""
+    places, first, this_place = connection.execute(_KNOWN, [digest_prefix, serial, day, source]).fetchone()
+    return _Known(int(places or 0), first, bool(this_place))
+
+
+def _key_of_day(store: Store, day: str) -> bytes:
+    """The random key of *day*, made by the first process that needs it; other days' keys are deleted then."""
+    row = store.db.conn.execute("SELECT secret FROM scan_keys WHERE day = ?", [day]).fetchone()
+    if row is None:
+        with store.write() as db:
+            db.conn.execute("INSERT OR IGNORE INTO scan_keys (day, secret) VALUES (?, ?)", [day, secrets.token_bytes(32)])
+            db.conn.execute("DELETE FROM scan_keys WHERE day <> ?", [day])
+        row = store.db.conn.execute("SELECT secret FROM scan_keys WHERE day = ?", [day]).fetchone()
+    return bytes(row[0])
+
+
+def _write(connection: Any, scans: list[Scan], visits: list[Visit]) -> None:
+    """Insert *scans* and the new places, 100 to a statement; the store's triggers keep the per-unit counts.
+
+    One statement per 100 rows rather than one per row (executemany): a flush
+    of 300 scans takes about as long as the insert alone took row by row, and
+    the worker's request thread gets the interpreter back sooner. A place
+    another worker wrote first is ignored (its trigger does not fire).
     """
-    for start in range(0, len(scans), INSERT_ROWS):
-        chunk = scans[start:start + INSERT_ROWS]
-        connection.execute(_INSERT_SCANS + ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(chunk)),
-                           [value for scan in chunk for value in scan])
+    _insert(connection, "INSERT INTO scans (digest_prefix, serial, scanned_at, result, client, counted) VALUES ", scans)
+    _insert(connection, "INSERT OR IGNORE INTO unit_sources (digest_prefix, serial, day, source, first_seen_at) VALUES ",
+            visits)
 
 
-_INSERT_SCANS = "INSERT INTO scans (digest_prefix, serial, scanned_at, result, client, counted) VALUES "
+def _insert(connection: Any, statement: str, rows: list[Scan] | list[Visit]) -> None:
+    for start in range(0, len(rows), INSERT_ROWS):
+        chunk = rows[start:start + INSERT_ROWS]
+        width = len(chunk[0])
+        connection.execute(statement + ", ".join(["(" + ", ".join("?" * width) + ")"] * len(chunk)),
+                           [value for row in chunk for value in row])
 
 
-def _history(connection: Any, digest_prefix: str, serial: int) -> ScanHistory:
-    """The unit's committed history: one row of scan_counts, whatever the number of its scans."""
-    row = connection.execute("SELECT scans, first_scanned_at FROM scan_counts WHERE digest_prefix = ? AND serial = ?",
-                             [digest_prefix, serial]).fetchone()
-    return ScanHistory(int(row[0]), row[1]) if row else NO_HISTORY
+# --- reports and upkeep, for producers and inspectors (the CLI's `scans` commands) ---------------------------
+
+class UnitScans(NamedTuple):
+    """One unit's scan history as a report row."""
+
+    serial: int
+    scans: int
+    places: int
+    first_scanned_at: str
+    possible_copy: bool
 
 
-def _merged(stored: ScanHistory, pending: tuple[int, str] | None) -> ScanHistory:
-    if pending is None:
-        return stored
-    count, first = pending
-    return ScanHistory(stored.previous + count, min(stored.first_scanned_at or first, first))
+def unit_report(store: Store, digest_prefix: bytes, threshold: int) -> list[UnitScans]:
+    """Every scanned unit of a batch, by serial: counted scans, distinct places, first scan, and the copy flag."""
+    rows = store.db.conn.execute(
+        "SELECT serial, scans, sources, first_scanned_at FROM scan_counts WHERE digest_prefix = ? ORDER BY serial",
+        [digest_prefix.hex()]).fetchall()
+    return [UnitScans(int(serial), int(scans), int(places), first, int(places) > threshold)
+            for serial, scans, places, first in rows]
+
+
+def clear_counts(store: Store, digest_prefix: bytes, first: int, last: int) -> int:
+    """Forget the counted scans of serials first..last (e.g. the producer's own QA scans); returns units cleared.
+
+    The log keeps its rows, marked as not counted, so an inspector still sees them.
+    """
+    unit = "digest_prefix = ? AND serial BETWEEN ? AND ?"
+    values = [digest_prefix.hex(), first, last]
+    with store.write() as db:
+        cleared = db.conn.execute(f"DELETE FROM scan_counts WHERE {unit}", values).rowcount
+        db.conn.execute(f"DELETE FROM unit_sources WHERE {unit}", values)
+        db.conn.execute(f"UPDATE scans SET counted = 0 WHERE counted = 1 AND {unit}", values)
+    return int(cleared)
+
+
+def prune_scans(store: Store, *, older_than_days: int, now: dt.datetime | None = None) -> int:
+    """Delete log rows older than *older_than_days* days, in short transactions; the per-unit counts stay."""
+    cutoff = ((now or dt.datetime.now(dt.timezone.utc)) - dt.timedelta(days=older_than_days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    deleted = 0
+    while True:  # old rows come first in the log's order, so each chunk is found at once
+        with store.write() as db:
+            count = db.conn.execute("DELETE FROM scans WHERE id IN (SELECT id FROM scans WHERE scanned_at < ? LIMIT ?)",
+                                    [cutoff, PRUNE_CHUNK_ROWS]).rowcount
+        deleted += count
+        if count < PRUNE_CHUNK_ROWS:
+            return deleted
+
+
+def forget_past_places(store: Store, today: str) -> int:
+    """Drop the places of days before *today*: their key is deleted, so they can no longer match a scan."""
+    with store.write() as db:
+        return int(db.conn.execute("DELETE FROM unit_sources WHERE day < ?", [today]).rowcount)

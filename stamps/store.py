@@ -2,8 +2,10 @@
 
 Tables: settings, producers, farm_areas, products, batches (signed records),
 serial_ranges (issued serials), recalls, trusted_keys (the trust store),
-scans (the verifier's scan log) and scan_counts (each unit's counted scans and
-the first of them, kept by trigger in the statement that inserts the scans).
+scans (the verifier's scan log), unit_sources and scan_keys (which places
+scanned which unit today, under today's key) and scan_counts (each unit's
+counted scans, distinct places and first scan, kept by triggers in the
+statements that insert scans and places; see stamps/scanlog.py).
 Every change to trusted_keys bumps the ``trust_generation`` setting (by
 trigger), so a long-running verifier knows when to reload its keys.
 Records keep their validated JSON form in a ``data`` column; the columns
@@ -87,6 +89,26 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
             SELECT digest_prefix, serial, count(*), min(scanned_at) FROM scans WHERE counted = 1
             GROUP BY digest_prefix, serial""",
      "DROP INDEX IF EXISTS scans_unit"),  # after the recount, which reads it
+    # 2: copy detection by distinct places (stamps/scanlog.py). unit_sources holds which place (a keyed hash of
+    # network and device) scanned which unit on which day; its trigger adds each new one to the unit's count of
+    # places, so reloading a page from one place adds nothing. scan_keys holds the day's random key. Scans logged
+    # before this migration carry no place: each day a unit was scanned on counts as one place (the fewest places
+    # that can explain them), so old counts never flag a genuine unit that the new rule would not.
+    ("ALTER TABLE scan_counts ADD COLUMN sources INTEGER NOT NULL DEFAULT 0",
+     """CREATE TABLE IF NOT EXISTS unit_sources (
+            digest_prefix TEXT NOT NULL, serial INTEGER NOT NULL, day TEXT NOT NULL, source TEXT NOT NULL,
+            first_seen_at TEXT NOT NULL, PRIMARY KEY (digest_prefix, serial, day, source)) WITHOUT ROWID""",
+     "CREATE TABLE IF NOT EXISTS scan_keys (day TEXT PRIMARY KEY, secret BLOB NOT NULL)",
+     """CREATE TRIGGER IF NOT EXISTS unit_sources_count AFTER INSERT ON unit_sources BEGIN
+            INSERT INTO scan_counts (digest_prefix, serial, scans, first_scanned_at, sources)
+            VALUES (NEW.digest_prefix, NEW.serial, 0, NEW.first_seen_at, 1)
+            ON CONFLICT (digest_prefix, serial) DO UPDATE
+            SET sources = sources + 1, first_scanned_at = min(first_scanned_at, excluded.first_scanned_at);
+        END""",
+     """UPDATE scan_counts SET sources = days.count
+        FROM (SELECT digest_prefix, serial, count(DISTINCT substr(scanned_at, 1, 10)) AS count FROM scans
+              WHERE counted = 1 GROUP BY digest_prefix, serial) AS days
+        WHERE days.digest_prefix = scan_counts.digest_prefix AND days.serial = scan_counts.serial"""),
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 

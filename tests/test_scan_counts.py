@@ -26,6 +26,7 @@ from stamps import registry
 from stamps.demo import DEMO_PASSPHRASE, DemoRun, run_demo
 from stamps.instance import DB_NAME, Instance
 from stamps.issuance import StampSigner
+from stamps import scanlog
 from stamps.scanlog import ScanLog
 from stamps.store import SCHEMA_VERSION, Store
 from stamps.verify import Result
@@ -77,20 +78,27 @@ def connect(demo: DemoRun) -> sqlite3.Connection:
     return sqlite3.connect(demo.instance_root / DB_NAME)
 
 
-def api(app: Flask, url: str, user_agent: str = ANDROID) -> dict[str, Any]:
+def api(app: Flask, url: str, user_agent: str = ANDROID, address: str = "127.0.0.1") -> dict[str, Any]:
     body: dict[str, Any] = app.test_client().get("/api/v1/verify", query_string={"code": url},
-                                                 headers={"User-Agent": user_agent}).get_json()
+                                                 headers={"User-Agent": user_agent},
+                                                 environ_base={"REMOTE_ADDR": address}).get_json()
     return body
 
 
-def previous(app: Flask, url: str, user_agent: str = ANDROID) -> int:
-    count: int = api(app, url, user_agent)["scans"]["previous"]
+def others(app: Flask, url: str, address: str = "127.0.0.1", user_agent: str = ANDROID) -> int:
+    """The other places the unit was scanned from, as the API tells a scan from *address*."""
+    count: int = api(app, url, user_agent, address)["scans"]["other_places"]
     return count
 
 
 def counts_table(connection: sqlite3.Connection) -> dict[tuple[str, int], tuple[int, str]]:
     rows = connection.execute("SELECT digest_prefix, serial, scans, first_scanned_at FROM scan_counts").fetchall()
     return {(prefix, serial): (count, first) for prefix, serial, count, first in rows}
+
+
+def places_table(connection: sqlite3.Connection) -> dict[tuple[str, int], int]:
+    rows = connection.execute("SELECT digest_prefix, serial, sources FROM scan_counts").fetchall()
+    return {(prefix, serial): places for prefix, serial, places in rows}
 
 
 def counts_from_log(connection: sqlite3.Connection) -> dict[tuple[str, int], tuple[int, str]]:
@@ -133,10 +141,11 @@ def test_opening_an_older_instance_counts_the_scans_already_logged(demo: DemoRun
     with connect(demo) as connection:
         assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert counts_table(connection) == {(prefix, 1): (3, "2026-11-01T07:00:00Z")}
+        assert places_table(connection) == {(prefix, 1): 3}  # three days with counted scans: three places at least
     connection.close()
     answer = api(apps(), code(1))["scans"]
-    assert (answer["previous"], answer["first_scanned_at"]) == (3, "2026-11-01T07:00:00Z")
-    assert previous(apps(), code(2)) == 0
+    assert (answer["other_places"], answer["first_scanned_at"]) == (3, "2026-11-01T07:00:00Z")
+    assert others(apps(), code(2)) == 0
 
 
 def test_migration_runs_once_and_a_new_instance_starts_migrated(demo: DemoRun, tmp_path: Path) -> None:
@@ -162,34 +171,37 @@ def test_counts_stay_right_across_flushes_and_two_workers(demo: DemoRun, apps: C
                                                           code: Callable[[int], str]) -> None:
     first, second = apps(SCAN_FLUSH_SECONDS=60), apps(SCAN_FLUSH_SECONDS=60)
     one, two = code(1), code(2)
-    assert [previous(first, one) for _ in range(3)] == [0, 1, 2]      # its own pending scans count at once
-    assert previous(second, one) == 0                                  # the other's are not written yet
-    assert previous(second, one, BOT) == 1 and previous(second, two) == 0  # a bot is logged, not counted
+    assert [others(first, one, f"198.51.100.{host}") for host in range(3)] == [0, 0, 0]  # one place: no other
+    assert [others(first, one, f"203.0.{net}.1") for net in range(3)] == [1, 2, 3]     # its own pending places
+    assert others(second, one, "192.0.2.1") == 0                                       # the other's: not written yet
+    assert others(second, one, "192.0.2.1", BOT) == 1   # a bot sees that network's phone as another place; not counted
+    assert others(second, two, "192.0.2.1") == 0
     first_log, second_log = (app.extensions["ocop_runtime"].scan_log for app in (first, second))
-    assert first_log.flush() == 3
-    assert previous(second, one) == 4                                  # 3 written by the first + 1 of its own
-    assert second_log.flush() == 4                                     # one x 2, the bot's, two
-    assert previous(first, one) == 5 and previous(first, two) == 1
-    assert api(first, demo.tampered_url)["scans"] is None              # did not verify: neither counted nor shown
-    assert previous(second, one) == 5                                  # the first's last scan is not written yet
+    assert first_log.flush() == 6
+    assert others(second, one, "192.0.2.1") == 4        # 4 places written by the first; its own place is this one
+    assert second_log.flush() == 4                      # one x 2, the bot's, two
+    assert others(first, one, "198.51.100.9") == 4      # 5 places, this one among them
+    assert api(first, demo.tampered_url)["scans"] is None  # did not verify: neither counted nor shown
     for log in (first_log, second_log):
         log.close()
     with connect(demo) as connection:
         counted = counts_table(connection)
         assert counted == counts_from_log(connection)
-        assert {unit: count for unit, (count, _) in counted.items()} == {
-            (demo.batch.digest[:20], 1): 7, (demo.batch.digest[:20], 2): 2}
+        prefix = demo.batch.digest[:20]
+        assert {unit: count for unit, (count, _) in counted.items()} == {(prefix, 1): 9, (prefix, 2): 1}
+        assert places_table(connection) == {(prefix, 1): 5, (prefix, 2): 1}
     connection.close()
 
 
 def test_scans_written_at_once_keep_the_counts_too(demo: DemoRun, apps: Callable[..., Flask],
                                                    code: Callable[[int], str]) -> None:
     app = apps(SCAN_FLUSH_SECONDS=0)
-    assert [previous(app, code(3)) for _ in range(3)] == [0, 1, 2]
-    app.test_client().get("/V/" + code(3).rsplit("/", 1)[1], query_string={"lang": "en"})  # counts, not logged
+    assert [others(app, code(3), address) for address in ("198.51.100.1", "198.51.100.2", "192.0.2.1")] == [0, 0, 1]
+    app.test_client().get("/V/" + code(3).rsplit("/", 1)[1], query_string={"lang": "en"})  # read, not logged
     with connect(demo) as connection:
         assert counts_table(connection) == counts_from_log(connection) == {
             (demo.batch.digest[:20], 3): (3, connection.execute("SELECT min(scanned_at) FROM scans").fetchone()[0])}
+        assert places_table(connection) == {(demo.batch.digest[:20], 3): 2}
     connection.close()
 
 
@@ -201,8 +213,8 @@ def scan_many_times(demo: DemoRun, url: str, times: int) -> None:
     log = ScanLog(lambda: Instance.open(demo.instance_root).store, flush_seconds=3600)
     try:
         verification = instance.verifier().verify(url)
-        for _ in range(times):
-            log.record(instance.store, verification, "page/android", threshold=5)
+        for scan in range(times):
+            log.record(instance.store, verification, "page/android", f"10.{scan // 256 % 256}.{scan % 256}.0/24", threshold=5)
         assert log.flush(instance.store) == times
     finally:
         log.close()
@@ -233,15 +245,13 @@ def test_a_heavily_scanned_unit_is_answered_with_the_work_of_a_fresh_one(demo: D
     scan_many_times(demo, light, 1)
     app = apps(SCAN_FLUSH_SECONDS=3600)
     connection = runtime_connection(app)
-    previous(app, code(6))  # the first scan reads the trust store and the batch; the two below find them read
-    steps_heavy = vm_steps(connection, lambda: previous(app, heavy))
-    steps_light = vm_steps(connection, lambda: previous(app, light))
+    others(app, code(6))  # the first scan reads the trust store and the batch; the two below find them read
+    steps_heavy = vm_steps(connection, lambda: others(app, heavy))
+    steps_light = vm_steps(connection, lambda: others(app, light))
     assert steps_heavy == steps_light
-    assert previous(app, heavy) == HEAVY_SCANS + 1  # and the count is right
-    plan = " ".join(row[3] for row in connection.execute(
-        "EXPLAIN QUERY PLAN SELECT scans, first_scanned_at FROM scan_counts WHERE digest_prefix = ? AND serial = ?",
-        ["00", 1]))
-    assert "USING PRIMARY KEY" in plan
+    assert others(app, heavy) == HEAVY_SCANS  # and the count is right: every scan came from another place
+    plan = " ".join(row[3] for row in connection.execute("EXPLAIN QUERY PLAN " + scanlog._KNOWN, ["00", 1, "2026-12-01", "x"]))
+    assert "SEARCH c USING PRIMARY KEY" in plan and "SEARCH unit_sources USING PRIMARY KEY" in plan
 
 
 # --- what a scan reads, and when it reads again ------------------------------------------------------------
@@ -260,14 +270,15 @@ def test_a_scan_reads_only_the_change_mark_and_the_unit_while_nothing_changes(
         demo: DemoRun, apps: Callable[..., Flask], code: Callable[[int], str]) -> None:
     app = apps(SCAN_FLUSH_SECONDS=3600)
     connection = runtime_connection(app)
-    previous(app, code(7))
-    steady = statements_of(connection, lambda: previous(app, code(8)))
+    others(app, code(7))  # the day's first scan makes the day's key (a write), so the next one reads everything again
+    others(app, code(7))
+    steady = statements_of(connection, lambda: others(app, code(8)))
     assert [statement.split()[:3] for statement in steady] == [  # one pragma: the batch look-up follows the runtime's
-        ["PRAGMA", "data_version"], ["SELECT", "scans,", "first_scanned_at"]]
+        ["PRAGMA", "data_version"], ["SELECT", "c.sources,", "c.first_scanned_at,"]]
     other = Instance.open(demo.instance_root)  # any commit by another connection: the next scan reads again
     other.store.set_setting("unrelated", "x")
     other.close()
-    again = " ".join(statements_of(connection, lambda: previous(app, code(8))))
+    again = " ".join(statements_of(connection, lambda: others(app, code(8))))
     assert "FROM settings" in again and "FROM batches" in again
     assert "record" not in again.split("FROM batches")[0].rsplit("SELECT", 1)[-1]  # the record text stays cached
 

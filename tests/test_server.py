@@ -8,6 +8,7 @@ import datetime as dt
 import hashlib
 import importlib
 import io
+import json
 import os
 import shutil
 import sqlite3
@@ -18,10 +19,13 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import Flask
 from flask.testing import FlaskClient
+from click.testing import CliRunner
 from PIL import Image
 
+from cli import cli as ocop_cli
+
 from keys.keyfile import key_hint, public_key_bytes
-from stamps import registry
+from stamps import present, registry, verify
 from stamps.code import STAMP_TAG, UnverifiedStamp, header_bytes
 from stamps.demo import DEMO_PASSPHRASE, DemoRun, demo_data, run_demo
 from stamps.errors import StampError
@@ -53,8 +57,9 @@ class Site:
     def code(self, serial: int) -> str:
         return StampSigner(self.key, self.demo.batch, BASE_URL).code(serial).url
 
-    def page(self, url: str, lang: str = "vi", **headers: str) -> tuple[int, str]:
-        response = self.client.get(path_of(url), headers={"Accept-Language": lang, **headers})
+    def page(self, url: str, lang: str = "vi", address: str = "127.0.0.1", **headers: str) -> tuple[int, str]:
+        response = self.client.get(path_of(url), headers={"Accept-Language": lang, **headers},
+                                   environ_base={"REMOTE_ADDR": address})
         return response.status_code, response.get_data(as_text=True)
 
 
@@ -110,7 +115,7 @@ GENUINE_FIELDS = [PRODUCT, PRODUCER, "VN-DB-XL-0001-24", "https://www.google.com
                   "★★★★☆", "DB-2024-0114"]
 LABELS = {"vi": ["Chủ thể", "Mã lô", "Số sê-ri", "Ngày thu hoạch", "Ngày sản xuất (NSX)", "Hạn sử dụng (HSD)", "Công đoạn",
                  "Vùng trồng", "Tiêu chuẩn áp dụng", "4 sao OCOP"],
-          "en": ["Producer", "Lot", "Serial", "Harvested", "Produced", "Best before", "Step", "Farm area", "Standards",
+          "en": ["Producer", "Lot", "Serial", "Harvested", "Produced", "Expiry date", "Step", "Farm area", "Standards",
                  "4-star OCOP"]}
 
 
@@ -121,7 +126,7 @@ def test_genuine_page_in_vietnamese(site: Site) -> None:
     for expected in GENUINE_FIELDS + LABELS["vi"]:
         assert expected in html, expected
     assert "<dt>Số sê-ri</dt><dd>2</dd>" in html
-    assert "Đây là lần quét đầu tiên của tem này." in html
+    assert "Chưa có nơi nào khác quét tem này." in html
 
 
 def test_genuine_page_in_english(site: Site) -> None:
@@ -129,7 +134,7 @@ def test_genuine_page_in_english(site: Site) -> None:
     assert status == 200 and '<html lang="en">' in html and "<h1>Genuine</h1>" in html
     for expected in GENUINE_FIELDS + LABELS["en"]:
         assert expected in html, expected
-    assert "This is the first scan of this stamp." in html
+    assert "No other place has scanned this stamp." in html
 
 
 @pytest.mark.parametrize("lang, title, reason", [
@@ -143,20 +148,50 @@ def test_expired_product_is_amber(site: Site, monkeypatch: pytest.MonkeyPatch, l
     assert reason in html and PRODUCT in html
 
 
-@pytest.mark.parametrize("lang, title, notice", [
-    ("vi", "Tem chính hãng, có cảnh báo", "Tem này đã được quét 3 lần trước đây, lần đầu lúc"),
-    ("en", "Genuine, with a warning", "This stamp was scanned 3 times before, first on"),
+@pytest.mark.parametrize("lang, title, notice, advice", [
+    ("vi", "Cảnh báo: có thể là tem sao chép", "đến nay đã được quét ở 3 nơi khác", "tem có thể đã bị sao chép"),
+    ("en", "Warning: possibly a copied stamp", "scanned from 3 other places so far", "the stamp may have been copied"),
 ])
-def test_many_scans_make_a_possible_copy(demo_template: DemoRun, tmp_path: Path, lang: str, title: str, notice: str) -> None:
+def test_scans_from_many_places_make_a_possible_copy(demo_template: DemoRun, tmp_path: Path, lang: str, title: str,
+                                                     notice: str, advice: str) -> None:
     demo = fresh_demo(demo_template, tmp_path)
     client = create_app({"INSTANCE": str(demo.instance_root), "COPY_THRESHOLD": 2}).test_client()
-    pages = [client.get(path_of(demo.genuine_url), headers={"Accept-Language": lang}).get_data(as_text=True)
-             for _ in range(4)]
+    pages = [client.get(path_of(demo.genuine_url), headers={"Accept-Language": lang},
+                        environ_base={"REMOTE_ADDR": f"203.0.{place}.9"}).get_data(as_text=True) for place in range(4)]
     assert all('data-result="genuine"' in page for page in pages[:3])
-    assert f"<h1>{title}</h1>" in pages[3] and notice in pages[3]
-    assert ("có thể là tem sao chép" if lang == "vi" else "it may be a copy") in pages[3]
+    assert f"<h1>{title}</h1>" in pages[3] and notice in pages[3] and advice in pages[3]
+    assert "<h1>Tem chính hãng" not in pages[3] and 'data-result="genuine_warning"' in pages[3]
     first_scan = dt.datetime.now(dt.timezone(dt.timedelta(hours=7))).strftime("%d/%m/%Y")
     assert first_scan in pages[3]
+
+
+def test_one_place_scanning_again_and_again_never_makes_a_copy(site: Site) -> None:
+    """A prankster reloading a genuine unit's page does not turn it amber for later buyers."""
+    for _ in range(30):
+        site.page(site.code(6), address="198.51.100.23")
+    status, html = site.page(site.code(6), address="192.0.2.50")  # the real buyer, later
+    assert status == 200 and 'data-result="genuine"' in html
+    assert "đến nay đã được quét ở 1 nơi khác" in html
+
+
+def test_one_place_adds_at_most_one_a_day(site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    for day in range(1, 4):
+        monkeypatch.setattr(routes, "vietnam_today", lambda day=day: dt.date(2026, 12, day))
+        for _ in range(5):
+            site.page(site.code(7), address="198.51.100.23")
+    monkeypatch.setattr(routes, "vietnam_today", lambda: dt.date(2026, 12, 4))
+    answer = site.client.get("/api/v1/verify", query_string={"code": site.code(7)},
+                             environ_base={"REMOTE_ADDR": "192.0.2.50"}).get_json()
+    assert answer["scans"]["other_places"] == 3
+
+
+def test_addresses_of_one_network_and_one_kind_of_device_are_one_place(site: Site) -> None:
+    for host in range(1, 20):
+        site.page(site.code(8), address=f"198.51.100.{host}")
+    site.page(site.code(8), address="198.51.100.77", **{"User-Agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0)"})
+    answer = site.client.get("/api/v1/verify", query_string={"code": site.code(8)},
+                             environ_base={"REMOTE_ADDR": "192.0.2.50"}).get_json()
+    assert answer["scans"]["other_places"] == 2  # the /24 with a desktop browser, the same /24 with an iPhone
 
 
 @pytest.mark.parametrize("lang, title, texts", [
@@ -173,11 +208,11 @@ def test_recalled_page(site: Site, lang: str, title: str, texts: list[str]) -> N
         assert expected in html, expected
 
 
-@pytest.mark.parametrize("lang, title, texts", [
-    ("vi", "Khóa ký đã bị thu hồi", ["đã bị thu hồi.", "Lý do: khóa bị lộ", "Hãy báo cho cửa hàng"]),
-    ("en", "Signing key revoked", ["was revoked.", "Reason: khóa bị lộ", "Tell the shop"]),
+@pytest.mark.parametrize("lang, title, texts, said_again", [
+    ("vi", "Khóa ký đã bị thu hồi", ["Lý do thu hồi khóa: khóa bị lộ", "Hãy báo cho cửa hàng"], "thu hồi."),
+    ("en", "Signing key revoked", ["Why the key was revoked: khóa bị lộ", "Tell the shop"], "revoked."),
 ])
-def test_revoked_key_page(site: Site, lang: str, title: str, texts: list[str]) -> None:
+def test_revoked_key_page(site: Site, lang: str, title: str, texts: list[str], said_again: str) -> None:
     instance = site.open()
     instance.trust.set_status(site.demo.batch.record["key_id"], "revoked", "khóa bị lộ")
     instance.close()
@@ -186,6 +221,8 @@ def test_revoked_key_page(site: Site, lang: str, title: str, texts: list[str]) -
     for expected in texts:
         assert expected in html, expected
     assert PRODUCT not in html  # nothing of the record is shown for a revoked key
+    verdict = html.split('<details class="details">')[0]  # the page a shopper reads, without the details box
+    assert 'class="reasons"' not in verdict and said_again not in verdict  # the headline says it, nothing repeats it
 
 
 @pytest.mark.parametrize("lang, title, tone, lead", [
@@ -361,14 +398,15 @@ def test_head_requests_and_link_preview_bots_do_not_count(site: Site) -> None:
     site.client.head(path)
     site.client.get(path, headers={"User-Agent": "facebookexternalhit/1.1"})
     assert [row["counted"] for row in scan_rows(site)] == [0]
-    assert "Đây là lần quét đầu tiên" in site.client.get(path).get_data(as_text=True)
+    assert "Chưa có nơi nào khác quét tem này." in site.client.get(path).get_data(as_text=True)
 
 
-def test_scan_count_is_shown_before_the_threshold(site: Site) -> None:
-    path = path_of(site.code(12))
-    site.client.get(path)
-    html = site.client.get(path).get_data(as_text=True)
-    assert "Tem này đã được quét 1 lần trước đây" in html and 'data-result="genuine"' in html
+def test_other_places_are_shown_before_the_threshold(site: Site) -> None:
+    site.page(site.code(12), address="198.51.100.23")
+    status, html = site.page(site.code(12), address="192.0.2.50")
+    today = dt.datetime.now(dt.timezone(dt.timedelta(hours=7))).strftime("%d/%m/%Y")
+    assert f"Tem được quét lần đầu ngày {today}; đến nay đã được quét ở 1 nơi khác." in html
+    assert 'data-result="genuine"' in html
 
 
 def test_copy_threshold_must_be_a_count() -> None:
@@ -381,12 +419,12 @@ def test_copy_threshold_must_be_a_count() -> None:
 def test_api_answers_the_documented_shape_with_the_scan_history(site: Site) -> None:
     url = site.code(13)
     first = site.client.get("/api/v1/verify", query_string={"code": url}).get_json()
-    second = site.client.post("/api/v1/verify", json={"code": url.lower()}).get_json()
-    third = site.client.post("/api/v1/verify", data={"code": url}).get_json()
+    second = site.client.post("/api/v1/verify", json={"code": url.lower()}, environ_base={"REMOTE_ADDR": "192.0.2.1"}).get_json()
+    third = site.client.post("/api/v1/verify", data={"code": url}, environ_base={"REMOTE_ADDR": "198.51.100.1"}).get_json()
     assert first["format"] == "ocop-verification/1" and first["result"] == "genuine" and first["class"] == "genuine"
     assert first["batch"]["record"]["product"]["name"] == PRODUCT and first["stamp"]["serial"] == 13
-    assert first["scans"] == {"previous": 0, "first_scanned_at": None, "copy_threshold": 5}
-    assert second["scans"]["previous"] == 1 and third["scans"]["previous"] == 2
+    assert first["scans"] == {"first_scanned_at": None, "other_places": 0, "copy_threshold": 5}
+    assert second["scans"]["other_places"] == 1 and third["scans"]["other_places"] == 2
     assert third["scans"]["first_scanned_at"].endswith("Z")
 
 
@@ -543,22 +581,112 @@ def test_gathered_scans_reach_other_workers_after_a_flush(demo_template: DemoRun
     demo = fresh_demo(demo_template, tmp_path)
     first, second = (create_app({"INSTANCE": str(demo.instance_root), "SCAN_FLUSH_SECONDS": 60}) for _ in range(2))
     path = path_of(demo.genuine_url)
-    first.test_client().get(path)
-    assert "Tem này đã được quét 1 lần" in first.test_client().get(path).get_data(as_text=True)  # its own, at once
-    assert "Đây là lần quét đầu tiên" in second.test_client().get(path).get_data(as_text=True)  # not flushed yet
+
+    def page(app: Flask, address: str) -> str:
+        return app.test_client().get(path, environ_base={"REMOTE_ADDR": address}).get_data(as_text=True)
+
+    page(first, "198.51.100.1")
+    assert "ở 1 nơi khác" in page(first, "192.0.2.1")  # its own, at once
+    assert "Chưa có nơi nào khác" in page(second, "203.0.113.1")  # not flushed yet
     assert first.extensions["ocop_runtime"].scan_log.flush() == 2
-    assert "Tem này đã được quét 3 lần" in second.test_client().get(path).get_data(as_text=True)  # 2 + its own
+    assert "ở 3 nơi khác" in page(second, "203.0.114.1")  # 2 written + 1 of its own
     for app in (first, second):
         app.extensions["ocop_runtime"].close()
     connection = sqlite3.connect(demo.instance_root / "ocop-stamps.db")
     assert connection.execute("SELECT count(*) FROM scans").fetchone()[0] == 4
+    assert connection.execute("SELECT sources FROM scan_counts").fetchall() == [(4,)]
     connection.close()
 
 
-def test_switching_language_is_not_another_scan(site: Site) -> None:
-    path = path_of(site.code(17))
-    site.client.get(path)
-    for _ in range(8):
-        html = site.client.get(path + "?lang=en").get_data(as_text=True)
-    assert 'data-result="genuine"' in html and "This stamp was scanned once before, on" in html
-    assert len(scan_rows(site)) == 1
+@pytest.mark.parametrize("earlier_places, vi, en", [
+    (0, "Chưa có nơi nào khác quét tem này.", "No other place has scanned this stamp."),
+    (5, "đến nay đã được quét ở 5 nơi khác", "scanned from 5 other places so far"),
+])
+def test_switching_language_is_not_another_scan(site: Site, earlier_places: int, vi: str, en: str) -> None:
+    for place in range(earlier_places):
+        site.page(site.code(17), address=f"203.0.{place}.9")
+    status, vietnamese = site.page(site.code(17))
+    english = [site.client.get(path_of(site.code(17)) + "?lang=en").get_data(as_text=True) for _ in range(8)]
+    assert 'data-result="genuine"' in vietnamese and vi in vietnamese
+    assert all('data-result="genuine"' in page and en in page for page in english)
+    assert len(scan_rows(site)) == earlier_places + 1
+
+
+# --- field fixes: cross-origin API, HSTS, key order, wording -----------------------------------------------
+
+def test_cross_origin_json_post_is_allowed_by_the_preflight(site: Site) -> None:
+    preflight = site.client.options("/api/v1/verify", headers={
+        "Origin": "https://shop.example", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type"})
+    assert preflight.status_code in (200, 204)
+    assert preflight.headers["Access-Control-Allow-Origin"] == "*"
+    assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
+    assert preflight.headers["Access-Control-Allow-Headers"].lower() == "content-type"
+    assert int(preflight.headers["Access-Control-Max-Age"]) > 0
+    missing = site.client.post("/api/v1/verify", json={}, headers={"Origin": "https://shop.example"})
+    assert missing.status_code == 400 and missing.headers["Access-Control-Allow-Origin"] == "*"
+    answer = site.client.post("/api/v1/verify", json={"code": site.code(18)}, headers={"Origin": "https://shop.example"})
+    assert answer.headers["Access-Control-Allow-Origin"] == "*"
+    assert "Access-Control-Allow-Origin" not in site.client.get(path_of(site.code(18))).headers  # pages are not an API
+
+
+def test_hsts_only_over_https_directly_or_through_a_trusted_proxy(demo_template: DemoRun, tmp_path: Path) -> None:
+    demo = fresh_demo(demo_template, tmp_path)
+    plain = create_app({"INSTANCE": str(demo.instance_root)}).test_client()
+    proxied = create_app({"INSTANCE": str(demo.instance_root), "TRUSTED_PROXIES": 1}).test_client()
+    assert "Strict-Transport-Security" not in plain.get("/").headers
+    assert "Strict-Transport-Security" not in plain.get("/", headers={"X-Forwarded-Proto": "https"}).headers  # not trusted
+    assert plain.get("/", base_url="https://truyxuat.example.vn").headers["Strict-Transport-Security"] == "max-age=31536000"
+    assert proxied.get("/", headers={"X-Forwarded-Proto": "https"}).headers["Strict-Transport-Security"] == "max-age=31536000"
+    assert "Strict-Transport-Security" not in proxied.get("/", headers={"X-Forwarded-Proto": "http"}).headers
+
+
+DOCUMENTED_ORDER = ["format", "result", "class", "reasons", "checked_on", "stamp", "key", "batch", "recall"]
+
+
+def test_json_answers_keep_the_documented_key_order(site: Site) -> None:
+    raw = site.client.get("/api/v1/verify", query_string={"code": site.code(19)}).get_data(as_text=True)
+    assert list(json.loads(raw)) == DOCUMENTED_ORDER + ["scans"]
+    assert list(json.loads(raw)["scans"]) == ["first_scanned_at", "other_places", "copy_threshold"]
+    keys_raw = site.client.get("/api/v1/keys").get_data(as_text=True)
+    assert list(json.loads(keys_raw)) == ["format", "keys"] and list(json.loads(keys_raw)["keys"][0])[:3] == ["kty", "crv", "alg"]
+    result = CliRunner().invoke(ocop_cli, ["--instance", str(site.demo.instance_root), "verify", "--json", site.code(19)],
+                                env={"OCOP_STAMPS_HOME": None})
+    assert list(json.loads(result.output)) == DOCUMENTED_ORDER
+
+
+def test_the_api_body_is_the_verification_with_the_record_built_once_per_batch(site: Site) -> None:
+    answers = [site.client.get("/api/v1/verify", query_string={"code": site.code(serial)}).get_json() for serial in (20, 1)]
+    cache = site.app.extensions["ocop_batch_json"]
+    assert list(cache) == [site.demo.batch.digest]
+    instance = site.open()
+    expected = instance.verifier().verify(site.code(1)).to_json()
+    instance.close()
+    assert answers[1] == {**expected, "checked_on": answers[1]["checked_on"], "scans": answers[1]["scans"]}
+
+
+def test_the_page_shows_the_verifiers_own_host(site: Site) -> None:
+    html = site.client.get(path_of(site.code(2)), base_url="https://truyxuat.example.vn").get_data(as_text=True)
+    assert '<span class="host" title="Trang xác thực">truyxuat.example.vn</span>' in html
+    other = site.client.get(path_of(site.code(2)), base_url="http://copy-site.example:8080").get_data(as_text=True)
+    assert ">copy-site.example:8080</span>" in other  # the same cached page, this request's host
+    odd = site.client.get(path_of(site.code(2)), headers={"Host": "<b>x</b>"}).get_data(as_text=True)
+    assert "<b>x</b>" not in odd and "&lt;b&gt;" not in odd
+    assert ">truyxuat.example.vn</span>" in site.client.get("/", base_url="https://truyxuat.example.vn").get_data(as_text=True)
+
+
+def test_steps_show_their_location_code(site: Site) -> None:
+    status, vietnamese = site.page(site.code(2))
+    status, english = site.page(site.code(2), "en")
+    assert "Vùng chè San tuyết hữu cơ Xuân Lao (mã địa điểm VN-DB-XL-0001-24)" in vietnamese
+    assert "Vùng chè San tuyết hữu cơ Xuân Lao (location code VN-DB-XL-0001-24)" in english
+
+
+def test_decimals_are_written_as_each_language_writes_them() -> None:
+    area = {"name": "Vùng chè", "kind": "growing", "province": "Điện Biên", "area_ha": "12.5"}
+    assert "12,5 ha" in present.farm_area_text(area, "vi") and "12.5 ha" in present.farm_area_text(area, "en")
+
+
+def test_expiry_is_named_the_same_in_the_label_and_the_warning() -> None:
+    label = present.LABELS["expiry_date"][1].lower()
+    assert label == "expiry date" and label.split()[0] in verify.REASONS["product_expired"][0]

@@ -21,16 +21,17 @@ DEFAULT_LANG: Lang = "vi"
 STRINGS: dict[str, tuple[str, str]] = {
     "site": ("Xác thực tem truy xuất nguồn gốc OCOP", "OCOP traceability stamp check"),
     "switch": ("English", "Tiếng Việt"),
-    "first_scan": ("Đây là lần quét đầu tiên của tem này.", "This is the first scan of this stamp."),
-    "scanned_before": ("Tem này đã được quét {count} lần trước đây, lần đầu lúc {first}.",
-                       "This stamp was scanned {count} times before, first on {first}."),
-    "scanned_once_before": ("Tem này đã được quét 1 lần trước đây, lúc {first}.",
-                            "This stamp was scanned once before, on {first}."),
-    "copy_advice": ("Mỗi tem chỉ dán trên một sản phẩm. Nếu bạn vừa mua sản phẩm mới, tem có thể đã bị sao chép.",
-                    "Each stamp belongs on one unit. If this product is new to you, the stamp may have been copied."),
+    "no_other_place": ("Chưa có nơi nào khác quét tem này.", "No other place has scanned this stamp."),
+    "other_places": ("Tem được quét lần đầu ngày {first}; đến nay đã được quét ở {count} nơi khác.",
+                     "First scanned on {first}; scanned from {count} other places so far."),
+    "one_other_place": ("Tem được quét lần đầu ngày {first}; đến nay đã được quét ở 1 nơi khác.",
+                        "First scanned on {first}; scanned from 1 other place so far."),
+    "copy_advice": ("Mỗi tem chỉ dán trên một sản phẩm, nên thường chỉ được quét ở một vài nơi. Nếu bạn vừa mua sản phẩm "
+                    "này, tem có thể đã bị sao chép: hãy báo cho cửa hàng.",
+                    "Each stamp belongs on one unit, so it is usually scanned from only a few places. If you have just "
+                    "bought this product, the stamp may have been copied: tell the shop."),
     "recalled_on": ("Thu hồi ngày {date} ({kind}). Lý do: {reason}", "Recalled on {date} ({kind}). Reason: {reason}"),
-    "revoked": ("Khóa ký {key_id} ({label}) đã bị thu hồi.", "Signing key {key_id} ({label}) was revoked."),
-    "revoked_reason": ("Lý do: {reason}", "Reason: {reason}"),
+    "revoked_reason": ("Lý do thu hồi khóa: {reason}", "Why the key was revoked: {reason}"),
     "signed_by": ("Được ký bởi: {label}", "Signed by: {label}"),
     "map": ("Xem bản đồ", "Open the map"),
     "details": ("Chi tiết kiểm tra", "Verification details"),
@@ -48,6 +49,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "bad_request": ("Yêu cầu không hợp lệ", "Bad request"),
     "bad_request_text": ("Trang không hiểu yêu cầu này. Hãy quét lại mã QR trên tem.",
                          "This request could not be understood. Scan the QR code on the stamp again."),
+    "too_many": ("Quá nhiều yêu cầu", "Too many requests"),
+    "too_many_text": ("Thiết bị hoặc mạng của bạn đã gửi quá nhiều yêu cầu. Hãy thử lại sau ít phút.",
+                      "Your device or network has sent too many requests. Please try again in a few minutes."),
+    "this_site": ("Trang xác thực", "Verifier"),
     "unavailable": ("Trang xác thực tạm thời chưa sẵn sàng", "The verifier is not available right now"),
     "unavailable_text": ("Hãy thử lại sau ít phút.", "Please try again in a few minutes."),
 }
@@ -58,8 +63,8 @@ LEADS: dict[Result, tuple[str, str]] = {
     Result.GENUINE_WARNING: ("Tem do chủ thể ký thật, nhưng hãy lưu ý:", "The stamp was really signed by the producer, but note:"),
     Result.RECALLED: ("Không sử dụng sản phẩm này: chủ thể đã thu hồi lô hàng.",
                       "Do not use this product: the producer has recalled the batch."),
-    Result.REVOKED_KEY: ("Khóa ký của đơn vị phát hành đã bị thu hồi, nên không thể xác nhận tem này là chính hãng.",
-                         "The issuer's signing key was revoked, so this stamp cannot be confirmed as genuine."),
+    Result.REVOKED_KEY: ("Không thể xác nhận tem này là chính hãng nữa; đừng tin những gì tem ghi.",
+                         "This stamp can no longer be confirmed as genuine; do not rely on what it claims."),
     Result.UNKNOWN_ISSUER: ("Mã được ký bằng một khóa mà trang xác thực này không biết.",
                             "The code is signed by a key this verifier does not know."),
     Result.FORGED: ("Mã này không phải do chủ thể nào ký. Sản phẩm có thể là hàng giả.",
@@ -68,6 +73,13 @@ LEADS: dict[Result, tuple[str, str]] = {
                          "This is not an OCOP traceability stamp code. Scan the QR code on the stamp again."),
     Result.UNKNOWN_BATCH: ("Chữ ký hợp lệ, nhưng trang này chưa có hồ sơ của lô hàng.",
                            "The signature is valid, but this verifier has no record of the batch yet."),
+}
+
+WARNING_LEADS: dict[str, tuple[str, str]] = {
+    "possible_copy": ("Chữ ký trên tem là thật, nhưng tem đã được quét ở nhiều nơi khác nhau: có thể tem đã bị sao chép "
+                      "sang sản phẩm khác.",
+                      "The stamp's signature is real, but it has been scanned from many different places: it may have "
+                      "been copied onto other products."),
 }
 
 REPORT_ADVICE = ("Hãy báo cho cửa hàng hoặc cơ quan quản lý thị trường.", "Tell the shop or the market surveillance office.")

@@ -12,11 +12,15 @@ The shapes are documented in docs/verifier-api.md.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
+import json
+import re
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, get_template_attribute, jsonify, render_template, request
 from markupsafe import Markup
+from werkzeug.exceptions import TooManyRequests
 
 from keys.keyfile import public_key_bytes
 from stamps import registry
@@ -24,11 +28,10 @@ from stamps.scanlog import NO_HISTORY, ScanHistory
 from stamps.present import Lang
 from stamps.registry import StoredBatch
 from stamps.verify import Result, Verification
-from verify_server.clients import client_hint
+from verify_server.clients import client_hint, client_of, network_of
 from verify_server.i18n import choose_language
 from verify_server.runtime import Runtime, vietnam_today
-from verify_server.security import (ERROR_MAX_AGE, KEYS_MAX_AGE, NO_STORE, STATIC_MAX_AGE, cache_control, cache_for,
-                                    never_store)
+from verify_server.security import ERROR_MAX_AGE, KEYS_MAX_AGE, NO_STORE, STATIC_MAX_AGE, cache_control, cache_for
 from verify_server.shells import PageShells
 from verify_server.view import page_key, record_view, result_page, unit_lines
 
@@ -36,6 +39,8 @@ MAX_CODE_LENGTH = 2048
 RECORD_CACHE_SIZE = 1024
 TRUST_LIST_FORMAT = "ocop-trust-list/1"
 HTML = "text/html; charset=utf-8"
+JSON_TYPE = "application/json"
+_HOST = re.compile(r"[a-z0-9.-]{1,253}(:[0-9]{1,5})?|\[[0-9a-f:.]{2,45}\](:[0-9]{1,5})?")
 
 blueprint = Blueprint("verifier", __name__)
 
@@ -60,7 +65,7 @@ def scan(token: str) -> Any:
     """The page a stamp's QR opens: one verdict, the proven origin, the unit's scan history."""
     lang = choose_language(request)
     verification, history = _verify_and_log(token, channel="page")
-    html = _result_html(verification, history, lang)
+    html = _result_html(verification, history, lang, shown_host())
     if verification.result is Result.NOT_A_STAMP:  # the same answer for anyone: cacheable
         return Response(html, 404, [("Vary", "Accept-Language"), ("Cache-Control", cache_control(ERROR_MAX_AGE))],
                         content_type=HTML)
@@ -77,20 +82,15 @@ def verify_api() -> Any:
         response.status_code = 400
         return response
     verification, history = _verify_and_log(code, channel="api")
-    body = verification.to_json()
-    body["scans"] = history.to_json(current_app.config["COPY_THRESHOLD"]) if verification.signature_verified else None
-    response = jsonify(body)
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    return never_store(response)
+    scans = history.to_json(current_app.config["COPY_THRESHOLD"]) if verification.signature_verified else None
+    return Response(_api_json(verification, scans), 200, [("Cache-Control", NO_STORE)], content_type=JSON_TYPE)
 
 
 @blueprint.get("/api/v1/keys")
 def trust_list() -> Any:
     """The trusted public keys, JWK-shaped (RFC 8037 OKP / Ed25519), with their ids and statuses."""
     keys = runtime().instance().trust.all()
-    response = jsonify({"format": TRUST_LIST_FORMAT, "keys": [_jwk(key) for key in keys]})
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    return cache_for(response, KEYS_MAX_AGE)
+    return cache_for(jsonify({"format": TRUST_LIST_FORMAT, "keys": [_jwk(key) for key in keys]}), KEYS_MAX_AGE)
 
 
 @blueprint.get("/img/<string:sha256>")
@@ -116,17 +116,40 @@ def robots() -> Any:
 
 
 def _verify_and_log(code: str, *, channel: str) -> tuple[Verification, ScanHistory]:
-    """Verify *code* and, for a well-formed one, log the scan (HEAD requests read nothing and log nothing)."""
+    """Verify *code* and, for a well-formed one, log the scan (HEAD requests read nothing and log nothing).
+
+    A client over its rate limit gets 429 before any work is done.
+    """
     state = runtime()
+    environ = request.environ
+    address = environ.get("REMOTE_ADDR")
+    if "HTTP_X_FORWARDED_FOR" in environ and not current_app.config["TRUSTED_PROXIES"]:
+        _warn_untrusted_proxy()
+    wait = state.rate_limiter.wait_seconds(client_of(address))
+    if wait:
+        raise TooManyRequests(retry_after=wait)
     verification = state.verifier().verify(code, today=vietnam_today())
     if request.method == "HEAD":
         return verification, NO_HISTORY
-    environ = request.environ
     client = f"{channel}/{client_hint(environ.get('HTTP_USER_AGENT'))}"
     # a page reloaded to switch language: the same shopper, the same scan
     switching_language = channel == "page" and bool(environ.get("QUERY_STRING")) and "lang" in request.args
-    return state.scan_log.record(state.instance().store, verification, client, current_app.config["COPY_THRESHOLD"],
-                                 log=not switching_language)
+    return state.scan_log.record(state.instance().store, verification, client, network_of(address),
+                                 current_app.config["COPY_THRESHOLD"], log=not switching_language)
+
+
+@functools.cache
+def _warn_untrusted_proxy() -> None:
+    """Once per process: behind a proxy that is not trusted, every shopper looks like one client at one place."""
+    current_app.logger.warning("requests carry X-Forwarded-For but no proxy is trusted: every client looks like the "
+                               "proxy (one place for copy detection, one rate limit); start the verifier with "
+                               "--trusted-proxies 1 (or the number of proxies in front of it)")
+
+
+def shown_host() -> str:
+    """This verifier's host as the request named it, for the page to show (empty when it is not a plain host name)."""
+    host = request.environ.get("HTTP_HOST", "").lower()
+    return host if _HOST.fullmatch(host) else ""
 
 
 def _code_from_request() -> str:
@@ -139,18 +162,44 @@ def _code_from_request() -> str:
     return request.values.get("code", "")
 
 
-def _result_html(verification: Verification, history: ScanHistory, lang: Lang) -> bytes:
-    """The result page (UTF-8): a shell per verdict, batch and language, with this unit's serial and scan lines filled in."""
+def _result_html(verification: Verification, history: ScanHistory, lang: Lang, host: str) -> bytes:
+    """The result page (UTF-8): a shell per verdict, batch and language, with the host and this unit's lines filled in."""
     unit = unit_lines(verification, history, lang)
     batch = verification.batch
 
     def render(markers: tuple[str, ...]) -> str:
         record_head, record_facts = _record_html(batch, lang)
-        return render_template("result.html", lang=lang, page=result_page(verification, lang), unit=unit.with_values(markers),
-                               record_head=record_head, record_facts=record_facts)
+        return render_template("result.html", lang=lang, host=markers[0], page=result_page(verification, lang),
+                               unit=unit.with_values(markers[1:]), record_head=record_head, record_facts=record_facts)
 
     shells: PageShells = current_app.extensions["ocop_page_shells"]
-    return shells.page((page_key(verification, lang), unit.shape), unit.values, render)
+    return shells.page((page_key(verification, lang), unit.shape), (host, *unit.values), render)
+
+
+def _api_json(verification: Verification, scans: dict[str, Any] | None) -> bytes:
+    """The documented JSON shape, keys in the documented order; the signed record's part is built once per batch."""
+    body = verification.to_json()
+    body["scans"] = scans
+    members = [f"{json.dumps(name)}:{_batch_json(verification) if name == 'batch' and value else _compact(value)}"
+               for name, value in body.items()]
+    return ("{" + ",".join(members) + "}").encode("utf-8")
+
+
+def _batch_json(verification: Verification) -> str:
+    """``{"digest": ..., "record": ...}`` of a proven batch, serialised once per digest (a signed record never changes)."""
+    batch = verification.batch
+    assert batch is not None
+    cache: dict[str, str] = current_app.extensions["ocop_batch_json"]
+    found = cache.get(batch.digest)
+    if found is None:
+        if len(cache) >= RECORD_CACHE_SIZE:
+            cache.clear()
+        found = cache[batch.digest] = _compact({"digest": batch.digest, "record": batch.record})
+    return found
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _record_html(batch: StoredBatch | None, lang: Lang) -> tuple[Markup, Markup]:

@@ -17,12 +17,11 @@ import threading
 from pathlib import Path
 
 from stamps.instance import Instance
+from stamps.present import VIETNAM_TIME
 from stamps.registry import BatchLookup
 from stamps.scanlog import ScanLog
 from stamps.verify import Verifier
-
-VIETNAM_TIME = dt.timezone(dt.timedelta(hours=7), "ICT")
-
+from verify_server.ratelimit import RateLimiter
 
 def vietnam_today() -> dt.date:
     """Expiry dates on Vietnamese labels are Vietnamese calendar days, whatever the server's clock zone."""
@@ -32,10 +31,13 @@ def vietnam_today() -> dt.date:
 class Runtime:
     """Per-thread access to the instance folder a verifier app serves."""
 
-    def __init__(self, root: Path, scan_flush_seconds: float) -> None:
+    def __init__(self, root: Path, scan_flush_seconds: float, *, keep_scan_days: int | None = None,
+                 rate_limit_per_minute: int = 0) -> None:
         self.root = root
         self._local = threading.local()
-        self.scan_log = ScanLog(lambda: Instance.open(root, durable=False).store, scan_flush_seconds)
+        self.scan_log = ScanLog(lambda: Instance.open(root, durable=False).store, scan_flush_seconds,
+                                keep_days=keep_scan_days)
+        self.rate_limiter = RateLimiter(rate_limit_per_minute)
 
     def instance(self) -> Instance:
         """This thread's open instance (opened on first use; the scan log commits without a disk flush)."""

@@ -14,6 +14,9 @@ import hashlib
 from flask import Response
 
 STATIC_MAX_AGE = 365 * 24 * 3600
+HSTS_MAX_AGE = 365 * 24 * 3600
+CORS_MAX_AGE = 24 * 3600
+API_PREFIX = "/api/"
 ERROR_MAX_AGE = 3600
 KEYS_MAX_AGE = 300
 NO_STORE = "no-store"
@@ -26,8 +29,11 @@ def content_security_policy(inline_style: str) -> str:
             f"style-src 'sha256-{style_hash}'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 
 
-def add_security_headers(response: Response, policy: str) -> Response:
+def add_security_headers(response: Response, policy: str, *, secure: bool = False) -> Response:
+    """The headers every answer carries; HSTS only on an answer that went over HTTPS (directly or by a trusted proxy)."""
     response.headers["Content-Security-Policy"] = policy
+    if secure:
+        response.headers["Strict-Transport-Security"] = f"max-age={HSTS_MAX_AGE}"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Frame-Options"] = "DENY"
@@ -37,9 +43,14 @@ def add_security_headers(response: Response, policy: str) -> Response:
     return response
 
 
-def never_store(response: Response) -> Response:
-    """A response that depends on the scan log."""
-    response.headers["Cache-Control"] = NO_STORE
+def add_cors_headers(response: Response, path: str, method: str) -> Response:
+    """Any origin may read the API's answers (errors included) and POST JSON to it (the preflight is answered)."""
+    if path.startswith(API_PREFIX):
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        if method == "OPTIONS":
+            response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+            response.headers["Access-Control-Allow-Headers"] = "Content-Type"
+            response.headers["Access-Control-Max-Age"] = str(CORS_MAX_AGE)
     return response
 
 

@@ -19,7 +19,14 @@ from flask import Flask
 from stamps.errors import StampError
 
 SERVERS = ("gunicorn", "waitress", "dev")
-ACCESS_LOG_FORMAT = '%(t)s "%(r)s" %(s)s %(b)s %(L)ss'
+ACCESS_LOG_FORMAT = '%(t)s "%(r)s" %(s)s %(b)s %(L)ss'  # no %(h)s: never the client's address
+# What `serve` sets in gunicorn, and verify_server/gunicorn_conf.py for gunicorn started by hand: the worker that
+# answers malformed requests with the app's page and logs no address, gunicorn's default request limits spelled out.
+GUNICORN_SETTINGS: dict[str, Any] = {
+    "worker_class": "verify_server.gunicorn_worker.FriendlySyncWorker", "loglevel": "warning", "errorlog": "-",
+    "access_log_format": ACCESS_LOG_FORMAT, "proc_name": "ocop-verifier",
+    "limit_request_line": 4094, "limit_request_fields": 100, "limit_request_field_size": 8190,
+}
 
 
 def default_server() -> str:
@@ -81,9 +88,8 @@ def _run_gunicorn(app: Flask, host: str, port: int, workers: int, access_log: bo
 
         def load_config(self) -> None:
             bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-            options: dict[str, Any] = {"bind": bind, "workers": workers, "worker_class": "sync", "loglevel": "warning",
-                                       "errorlog": "-", "accesslog": "-" if access_log else None,
-                                       "access_log_format": ACCESS_LOG_FORMAT, "proc_name": "ocop-verifier"}
+            options: dict[str, Any] = {"bind": bind, "workers": workers, **GUNICORN_SETTINGS,
+                                       "accesslog": "-" if access_log else None}
             for name, value in options.items():
                 self.cfg.set(name, value)
 

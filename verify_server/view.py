@@ -10,11 +10,11 @@ import dataclasses
 import itertools
 from typing import Any, Hashable, Iterable, NamedTuple
 
-from stamps.present import LABELS, RECALL_KINDS, TITLES, Fact, Lang, fact, key_fact, pick, record_facts, vn_date
+from stamps.present import (LABELS, RECALL_KINDS, VIETNAM_TIME, Fact, Lang, fact, headline_reason, key_fact, pick,
+                            record_facts, verdict_title, vn_date)
 from stamps.scanlog import ScanHistory
 from stamps.verify import Reason, Result, Verification
-from verify_server.i18n import LEADS, REPORT_ADVICE, text
-from verify_server.runtime import VIETNAM_TIME
+from verify_server.i18n import LEADS, REPORT_ADVICE, WARNING_LEADS, text
 
 TONES: dict[Result, tuple[str, str]] = {
     Result.GENUINE: ("genuine", "✓"),
@@ -28,6 +28,9 @@ TONES: dict[Result, tuple[str, str]] = {
 }
 POSSIBLE_COPY = Reason("possible_copy")
 REPORT_RESULTS = (Result.RECALLED, Result.REVOKED_KEY, Result.FORGED, Result.UNKNOWN_ISSUER)
+# The reason each result's headline already states: the page does not say it again underneath.
+STATED_BY_HEADLINE: dict[Result, str] = {Result.RECALLED: "batch_recalled", Result.REVOKED_KEY: "key_revoked",
+                                         Result.UNKNOWN_ISSUER: "key_unknown", Result.UNKNOWN_BATCH: "batch_unknown"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,9 +109,13 @@ def result_page(verification: Verification, lang: Lang) -> ResultPage:
     """Everything but the record and the unit's own lines for *verification* in the chosen language."""
     result = verification.result
     tone, icon = TONES[result]
+    headline = headline_reason(verification)
+    stated = {headline, STATED_BY_HEADLINE.get(result)}
     return ResultPage(
-        result=result.value, tone=tone, icon=icon, title=pick(TITLES[result], lang), lead=pick(LEADS[result], lang),
-        reasons=tuple(pick((reason.message_vi, reason.message), lang) for reason in verification.reasons),
+        result=result.value, tone=tone, icon=icon, title=pick(verdict_title(verification), lang),
+        lead=pick(WARNING_LEADS[headline] if headline else LEADS[result], lang),
+        reasons=tuple(pick((reason.message_vi, reason.message), lang) for reason in verification.reasons
+                      if reason.code not in stated),
         notices=tuple(_notices(verification, lang)),
         serial_label=pick(LABELS["serial"], lang) if _unit_proven(verification) else None,
         details=_grouped(_details(verification, lang)),
@@ -152,23 +159,23 @@ def _notices(verification: Verification, lang: Lang) -> Iterable[str]:
         recall = batch.recall
         yield text("recalled_on", lang, date=vn_date(recall["recalled_on"]), kind=pick(RECALL_KINDS[recall["kind"]], lang),
                    reason=recall["reason"])
-    if verification.result is Result.REVOKED_KEY and key:
-        yield text("revoked", lang, key_id=key.key_id, label=key.label)
-        if key.reason:
-            yield text("revoked_reason", lang, reason=key.reason)
+    if verification.result is Result.REVOKED_KEY and key and key.reason:
+        yield text("revoked_reason", lang, reason=key.reason)
     if verification.result is Result.UNKNOWN_BATCH and key:
         yield text("signed_by", lang, label=key.label)
 
 
 def _scan_notices(verification: Verification, history: ScanHistory, lang: Lang) -> tuple[str, ...]:
+    """Facts a shopper can judge: how many other places scanned the stamp, since when; advice for a likely copy.
+
+    The same for every request from one place on one day (a reload, a language switch), since neither adds a place.
+    """
     first = history.first_scanned()
-    if history.previous == 0 or first is None:
-        return (text("first_scan", lang),)
-    when = first.astimezone(VIETNAM_TIME).strftime("%H:%M %d/%m/%Y")
-    if history.previous == 1:
-        seen = text("scanned_once_before", lang, first=when)
-    else:
-        seen = text("scanned_before", lang, count=history.previous, first=when)
+    if history.other_places == 0 or first is None:
+        return (text("no_other_place", lang),)
+    when = first.astimezone(VIETNAM_TIME).strftime("%d/%m/%Y")
+    key = "one_other_place" if history.other_places == 1 else "other_places"
+    seen = text(key, lang, first=when, count=history.other_places)
     return (seen, text("copy_advice", lang)) if POSSIBLE_COPY in verification.reasons else (seen,)
 
 
