@@ -1,14 +1,19 @@
-"""Benchmark: issuing and verifying stamp codes, against raw Ed25519 from `cryptography`.
+"""Benchmark: issuing and verifying stamp codes, against the fastest raw Ed25519 on this machine.
 
 Run from the repository root::
 
     .venv/bin/python bench/codes.py            # 100,000 codes, 20,000 verifications, 3 rounds
     .venv/bin/python bench/codes.py --quick    # 10,000 codes, 2,000 verifications (smoke run)
 
-Each round times the raw baseline and the project path back to back (their
-order alternating between rounds), so machine noise hits both; the table shows
-median rates and the median of the per-round ratios. It is a report: the exit
-status is 0 whatever the result.
+The baseline of each ratio is the fastest raw Ed25519 primitive available in
+the same run: OpenSSL's (through `cryptography`) and libsodium's (through
+PyNaCl) are both timed on the same messages every round, and the faster one
+is the limit the project is held to (the verifier checks stamps with
+libsodium, which is about twice as fast here, so an OpenSSL baseline would
+flatter it). Each round times the baselines and the project path back to back
+(their order alternating between rounds), so machine noise hits both; the
+table shows median rates, which primitive was fastest, and the median of the
+per-round ratios. It is a report: the exit status is 0 whatever the result.
 """
 
 from __future__ import annotations
@@ -21,7 +26,9 @@ import time
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from nacl.bindings import crypto_sign, crypto_sign_open, crypto_sign_seed_keypair
 
 from keys.keyfile import key_hint
 from stamps import registry
@@ -55,6 +62,7 @@ class Series:
     name: str
     baseline: list[float] = dataclasses.field(default_factory=list)
     project: list[float] = dataclasses.field(default_factory=list)
+    fastest: list[str] = dataclasses.field(default_factory=list)  # which primitive set each round's baseline
 
     def ratio(self) -> float:
         return statistics.median(p / b for p, b in zip(self.project, self.baseline))
@@ -115,6 +123,17 @@ def raw_sign(key: Ed25519PrivateKey, messages: list[bytes]) -> list[bytes]:
     return [sign(message) for message in messages]
 
 
+def sodium_keys(key: Ed25519PrivateKey) -> tuple[bytes, bytes]:
+    """The same key pair in libsodium's form: (32-byte public key, 64-byte secret key)."""
+    seed = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
+    public, secret = crypto_sign_seed_keypair(seed)
+    return public, secret
+
+
+def raw_sign_sodium(secret: bytes, messages: list[bytes]) -> list[bytes]:
+    return [crypto_sign(message, secret)[:64] for message in messages]
+
+
 def project_issue(setup: Setup, batch: StoredBatch, count: int) -> list[str]:
     """What `issue` does before writing files: record the serials, then sign every code."""
     serials = allocate_serials(setup.instance.store, batch, count)
@@ -126,6 +145,11 @@ def raw_verify(public_key: Ed25519PublicKey, pairs: list[tuple[bytes, bytes]]) -
     verify = public_key.verify
     for signature, message in pairs:
         verify(signature, message)
+
+
+def raw_verify_sodium(public: bytes, pairs: list[tuple[bytes, bytes]]) -> None:
+    for signature, message in pairs:
+        crypto_sign_open(signature + message, public)
 
 
 def make_verifier(instance: Instance) -> Verifier:
@@ -140,15 +164,19 @@ def project_verify(verifier: Verifier, urls: list[str]) -> list[Result]:
 # rounds -----------------------------------------------------------------
 
 
-def paired(series: Series, count: int, baseline: Callable[[], object], project: Callable[[], T], flip: bool) -> T:
-    """Time baseline and project once each (project first when *flip*); record their rates."""
+def paired(series: Series, count: int, baselines: dict[str, Callable[[], object]], project: Callable[[], T],
+           flip: bool) -> T:
+    """Time every baseline and the project once each (project first when *flip*); record the project's rate and the
+    fastest baseline's."""
     if flip:
         project_time, result = timed(project)
-        baseline_time, _ = timed(baseline)
+        baseline_times = {name: timed(work)[0] for name, work in baselines.items()}
     else:
-        baseline_time, _ = timed(baseline)
+        baseline_times = {name: timed(work)[0] for name, work in baselines.items()}
         project_time, result = timed(project)
-    series.baseline.append(count / baseline_time)
+    fastest = min(baseline_times, key=baseline_times.__getitem__)
+    series.baseline.append(count / baseline_times[fastest])
+    series.fastest.append(fastest)
     series.project.append(count / project_time)
     return result
 
@@ -157,11 +185,14 @@ def run_round(setup: Setup, number: int, codes: int, checks: int, signing: Serie
     batch = new_batch(setup, codes, number)
     messages = stamp_messages(setup.key, batch, codes)
     flip = number % 2 == 1
-    urls = paired(signing, codes, lambda: raw_sign(setup.key, messages),
+    public, secret = sodium_keys(setup.key)
+    urls = paired(signing, codes, {"OpenSSL": lambda: raw_sign(setup.key, messages),
+                                   "libsodium": lambda: raw_sign_sodium(secret, messages)},
                   lambda: project_issue(setup, batch, codes), flip)
     chosen = sample(urls, checks)
     pairs, verifier = signature_pairs(chosen), make_verifier(setup.instance)
-    results = paired(verifying, checks, lambda: raw_verify(setup.key.public_key(), pairs),
+    results = paired(verifying, checks, {"OpenSSL": lambda: raw_verify(setup.key.public_key(), pairs),
+                                         "libsodium": lambda: raw_verify_sodium(public, pairs)},
                      lambda: project_verify(verifier, chosen), flip)
     if set(results) != {Result.GENUINE}:
         raise SystemExit(f"round {number}: expected only genuine results, got {sorted(set(results))}")
@@ -172,11 +203,12 @@ def run_round(setup: Setup, number: int, codes: int, checks: int, signing: Serie
 
 def report(codes: int, checks: int, rounds: int, rows: list[Series]) -> None:
     print(f"{codes:,} codes issued, {checks:,} verified; median of {rounds} interleaved rounds\n")
-    print(f"{'path':<34}{'raw Ed25519/s':>15}{'project/s':>12}{'ratio':>8}{'target':>8}  result")
+    print(f"{'path':<34}{'fastest raw/s':>15}{'(by)':>11}{'project/s':>12}{'ratio':>8}{'target':>8}  result")
     for row in rows:
         ratio = row.ratio()
         verdict = "PASS" if ratio >= TARGET else "FAIL"
-        print(f"{row.name:<34}{statistics.median(row.baseline):>15,.0f}{statistics.median(row.project):>12,.0f}"
+        fastest = max(set(row.fastest), key=row.fastest.count)
+        print(f"{row.name:<34}{statistics.median(row.baseline):>15,.0f}{fastest:>11}{statistics.median(row.project):>12,.0f}"
               f"{ratio:>8.1%}{TARGET:>8.0%}  {verdict}")
     print("\nper-round ratios: " + "; ".join(
         f"{row.name.split(' ')[0]} " + ", ".join(f"{p / b:.1%}" for p, b in zip(row.project, row.baseline))

@@ -16,7 +16,9 @@ count then load:
   after-request hooks (security headers): the ceiling this stack allows;
 - ``/V/<TOKEN>``: the page a phone opens, cycling over the code pool so each
   request verifies a different unit (Ed25519 check, batch look-up, scan-log
-  write, result page), as phones scanning different units do.
+  write, result page), as phones scanning different units do;
+- ``/api/v1/verify?code=<TOKEN>``: the same verification answered as JSON
+  (the signed record's part serialised once per batch), over the same pool.
 
 The load generator is ``wrk --latency`` when it is installed (a Lua script
 cycles the code paths), otherwise a Python one (threads, raw HTTP/1.1, one
@@ -123,7 +125,7 @@ def build_instance(root: Path, base_url: str, pool: int) -> list[str]:
 
 def build_app(root: Path, *, breakdown: bool = False) -> Flask:
     """The verifier app with a hello-world route beside the real ones (same server, hooks and workers)."""
-    app = create_app({"INSTANCE": str(root)})
+    app = create_app({"INSTANCE": str(root), "RATE_LIMIT_PER_MINUTE": 0})  # one load generator is every client
     app.add_url_rule(HELLO_PATH, "hello", lambda: "Hello, world!")
     if breakdown:
         add_breakdown_routes(app)
@@ -145,7 +147,7 @@ def add_breakdown_routes(app: Flask) -> None:
             runtime: Runtime = current_app.extensions["ocop_runtime"]
             verification = runtime.verifier().verify(token, today=vietnam_today())
             if depth >= 2:
-                runtime.scan_log.record(runtime.instance().store, verification, "page/android",
+                runtime.scan_log.record(runtime.instance().store, verification, "page/android", "127.0.0.0/24",
                                         current_app.config["COPY_THRESHOLD"], log=depth >= 3)
         return Response(page[0], 200, [("Vary", "Accept-Language"), ("Cache-Control", "no-store")],
                         content_type="text/html; charset=utf-8")
@@ -371,8 +373,8 @@ def print_setup(generator: str, workers: int, connections: int, duration: float,
     print(f"python         : {platform.python_implementation()} {platform.python_version()}\n")
 
 
-def print_report(hello: Measurement, scan: Measurement, steps: list[Measurement]) -> None:
-    rows = [hello, *steps, scan]
+def print_report(hello: Measurement, scan: Measurement, api: Measurement, steps: list[Measurement]) -> None:
+    rows = [hello, *steps, scan, api]
     width = max(14, *(len(row.route) + 2 for row in rows))
     print(f"{'route':<{width}}{'requests':>10}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}{'errors':>8}"
           + ("  vs hello" if steps else ""))
@@ -382,6 +384,7 @@ def print_report(hello: Measurement, scan: Measurement, steps: list[Measurement]
               + (f"{row.requests_per_second / hello.requests_per_second:>10.1%}" if steps else ""))
     ratio = scan.requests_per_second / hello.requests_per_second
     print(f"\nscan / hello   : {ratio:.1%}")
+    print(f"api / hello    : {api.requests_per_second / hello.requests_per_second:.1%} (JSON answer of the same scans)")
     print(f"rate target    : scan >= {TARGET_RATIO:.0%} of hello   {_verdict(ratio >= TARGET_RATIO)}")
     print(f"latency target : scan p99 < {TARGET_P99_MS:g} ms ({scan.p99_ms:.2f} ms)   {_verdict(scan.p99_ms < TARGET_P99_MS)}")
     failed = [row.route for row in rows if row.non_2xx]
@@ -430,15 +433,16 @@ def main() -> None:
         try:
             step_routes = [(f"/B/{step}/<TOKEN>", [path.replace("/V/", f"/B/{step}/", 1) for path in paths[:-1]])
                            for step in (BREAKDOWN_STEPS if args.breakdown else ())]
-            for path in (HELLO_PATH, paths[-1], *(step_paths[0] for _, step_paths in step_routes)):
+            api_paths = [path.replace("/V/", "/api/v1/verify?code=", 1) for path in paths[:-1]]
+            for path in (HELLO_PATH, paths[-1], api_paths[0], *(step_paths[0] for _, step_paths in step_routes)):
                 check_route(port, path)
-            hello, *steps, scan = measure(load, [(HELLO_PATH, [HELLO_PATH]), *step_routes, ("/V/<TOKEN>", paths[:-1])],
-                                          args.duration)
+            hello, *steps, scan, api = measure(load, [(HELLO_PATH, [HELLO_PATH]), *step_routes, ("/V/<TOKEN>", paths[:-1]),
+                                                      ("/api/v1/verify?code=<TOKEN>", api_paths)], args.duration)
         finally:
             stop_server(child)
         if child.exitcode not in (0, None):
             print(f"(the server exited with code {child.exitcode})")
-    print_report(hello, scan, steps)
+    print_report(hello, scan, api, steps)
 
 
 if __name__ == "__main__":

@@ -177,12 +177,18 @@ def _result_html(verification: Verification, history: ScanHistory, lang: Lang, h
 
 
 def _api_json(verification: Verification, scans: dict[str, Any] | None) -> bytes:
-    """The documented JSON shape, keys in the documented order; the signed record's part is built once per batch."""
+    """The documented JSON shape, keys in the documented order; the signed record's part is built once per batch.
+
+    The members before ``batch`` and after it are serialised as two objects and joined around the batch's part,
+    so nothing but the batch is taken from the cache.
+    """
     body = verification.to_json()
-    body["scans"] = scans
-    members = [f"{json.dumps(name)}:{_batch_json(verification) if name == 'batch' and value else _compact(value)}"
-               for name, value in body.items()]
-    return ("{" + ",".join(members) + "}").encode("utf-8")
+    names = list(body)
+    split = names.index("batch")
+    head = _compact({name: body[name] for name in names[:split]})
+    tail = _compact({**{name: body[name] for name in names[split + 1:]}, "scans": scans})
+    batch = _batch_json(verification) if verification.batch else "null"
+    return f'{head[:-1]},"batch":{batch},{tail[1:]}'.encode("utf-8")
 
 
 def _batch_json(verification: Verification) -> str:
