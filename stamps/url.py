@@ -13,11 +13,12 @@ from stamps.errors import CodeFormatError, InstanceError
 
 SHORT_PATH = "V"
 SCHEMES = ("https", "http")
-ALPHANUMERIC = set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")
+ALPHANUMERIC = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")  # the QR alphanumeric mode's characters
 # What extract_token trims: the "ASCII whitespace" of the WHATWG Infra standard (not str.strip()'s Unicode spaces).
 ASCII_WHITESPACE = "\t\n\f\r "
 # What a stamp URL's host and path parts may hold: QR alphanumeric characters other than space and "/", in either case.
-URL_CHARS = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz$%*+-.:")
+_URL_CHARS_UPPER = ALPHANUMERIC - {" ", "/"}
+URL_CHARS = _URL_CHARS_UPPER | {char.lower() for char in _URL_CHARS_UPPER}
 MODE_BYTE = "byte"
 MODE_ALPHANUMERIC = "alphanumeric"
 
@@ -33,12 +34,13 @@ def normalize_base_url(url: str) -> str:
         raise InstanceError(f"Base URL {url!r} has an invalid host or port ({example}).") from None
     if parts.scheme.lower() not in SCHEMES or not parts.netloc:
         raise InstanceError(f"Base URL {url!r} must start with https:// or http:// and name a host ({example}).")
-    if parts.query or parts.fragment or "@" in parts.netloc:
+    if "?" in raw or "#" in raw or "@" in parts.netloc:
         raise InstanceError(f"Base URL {url!r} must not hold a query, a fragment or a user name ({example}).")
-    rest = (parts.netloc + parts.path).upper()
-    if " " in rest or not set(rest) <= ALPHANUMERIC:
-        raise InstanceError(f"Base URL {url!r} may use only letters, digits and . - : / in host and path ({example}).")
-    return f"{parts.scheme.lower()}://{(parts.netloc + parts.path).lower()}"
+    rest = parts.netloc + parts.path
+    if not all(map(_is_url_part, rest.split("/"))):  # exactly what extract_token reads back
+        raise InstanceError(f"Base URL {url!r} may use only letters, digits and . - : / in host and path, "
+                            f"with no empty part (//) ({example}).")
+    return f"{parts.scheme.lower()}://{rest.lower()}"
 
 
 def code_url(base_url: str, token: str) -> str:

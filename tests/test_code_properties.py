@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from keys.keyfile import key_hint, key_id
 from keys.truststore import Keyring, TrustedKey
 from stamps.code import BASE32_ALPHABET, FORMAT_VERSION, MAX_SERIAL, TOKEN_BYTES, TOKEN_CHARS, UnverifiedStamp, decode_base32, decode_token, encode_base32
-from stamps.errors import CodeFormatError
-from stamps.url import code_url, extract_token
+from stamps.errors import CodeFormatError, InstanceError
+from stamps.url import code_url, extract_token, normalize_base_url
 from stamps.verify import Result, Verifier
 
 KEY = Ed25519PrivateKey.from_private_bytes(hashlib.sha256(b"property test key").digest())
@@ -234,3 +234,15 @@ def test_the_token_length_counts_code_points() -> None:
         with pytest.raises(CodeFormatError) as caught:
             decode_token(short)
         assert caught.value.kind == "wrong_length"
+
+
+@settings(max_examples=300)
+@given(st.sampled_from(["https://", "http://", "HTTPS://"]),
+       st.text(alphabet=string.ascii_letters + string.digits + "$%*+-.:/@?# _~é", min_size=1, max_size=30))
+def test_every_base_url_init_accepts_gives_stamp_urls_the_verifier_reads(scheme: str, rest: str) -> None:
+    try:
+        base_url = normalize_base_url(scheme + rest)
+    except InstanceError:
+        return
+    token = signed_token(7)
+    assert extract_token(code_url(base_url, token)) == token
