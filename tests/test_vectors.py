@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -116,10 +117,10 @@ def test_vector_through_library(vector_case: dict[str, Any], vectors: dict[str, 
     assert (outcome.batch is not None) == (outcome.result.value in ("genuine", "genuine_warning", "recalled"))
 
 
-def cli_instance(tmp_path: Path, case: dict[str, Any]) -> list[str]:
+def cli_instance(tmp_path: Path, case: dict[str, Any], base_url: str) -> list[str]:
     """An instance set up in the case's trust-store and store state; returns the --instance arguments."""
     base = ["--instance", str(tmp_path / "inst")]
-    run(base + ["init", "--base-url", "https://truyxuat.example.vn"])
+    run(base + ["init", "--base-url", base_url])
     for entry in case["trust_store"]:
         pem = tmp_path / f"{entry['key_id']}.pem"
         pem.write_bytes(public_key_pem(public_key_from_bytes(bytes.fromhex(entry["public_key"]))))
@@ -148,12 +149,11 @@ def write_altered_row(tmp_path: Path, base: list[str], store: dict[str, str]) ->
     """An altered record cannot be imported: it is written into the store's batches table behind the CLI's back."""
     record = json.loads(store["record"])
     digest = store["digest"] if store["digest"].startswith(store["found_for_prefix"]) else store["found_for_prefix"].ljust(64, "0")
-    with sqlite3.connect(tmp_path / "inst" / DB_NAME) as db:
+    with contextlib.closing(sqlite3.connect(tmp_path / "inst" / DB_NAME)) as db, db:  # closed, after one commit
         db.execute("INSERT INTO batches (digest, digest_prefix, lot_code, product_name, key_id, quantity, record, signature,"
                    " origin, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'imported', '2026-11-01T08:00:00Z')",
                    [digest, store["found_for_prefix"], record["batch"]["lot_code"], record["product"]["name"], record["key_id"],
                     record["batch"]["quantity"], store["record"], store["signature"]])
-    db.close()
 
 
 def run(args: list[str], expected_exit: int = 0) -> Any:
@@ -163,7 +163,7 @@ def run(args: list[str], expected_exit: int = 0) -> Any:
 
 
 def test_vector_through_cli(vector_case: dict[str, Any], vectors: dict[str, Any], tmp_path: Path) -> None:
-    base = cli_instance(tmp_path, vector_case)
+    base = cli_instance(tmp_path, vector_case, vectors["base_url"])
     expected = vector_case["expected"]["result"]
     result = run(base + ["verify", vector_case["input"], "--json", "--today", vector_case["clock"]], EXIT_CODES.get(expected, 4))
     shape = json.loads(result.output)
@@ -205,10 +205,10 @@ def test_canonical_json_refuses(refused: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("refused", refused_texts(), ids=lambda refused: refused["title"])
-def test_cli_refuses_to_import_a_record_that_is_not_canonical(refused: dict[str, Any], tmp_path: Path) -> None:
+def test_cli_refuses_to_import_a_record_that_is_not_canonical(refused: dict[str, Any], vectors: dict[str, Any], tmp_path: Path) -> None:
     """An export whose record is one of the refused texts (with its true digest) is refused in one line, exit 1."""
     base = ["--instance", str(tmp_path / "inst")]
-    run(base + ["init", "--base-url", "https://truyxuat.example.vn"])
+    run(base + ["init", "--base-url", vectors["base_url"]])
     text = refused["text"]
     digest = hashlib.sha256(RECORD_TAG + text.encode("utf-8", "surrogatepass")).hexdigest()
     export = tmp_path / "batch.json"
