@@ -13,7 +13,12 @@ from stamps.errors import CodeFormatError, InstanceError
 
 SHORT_PATH = "V"
 SCHEMES = ("https", "http")
-ALPHANUMERIC = set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")
+ALPHANUMERIC = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")  # the QR alphanumeric mode's characters
+# What extract_token trims: the "ASCII whitespace" of the WHATWG Infra standard (not str.strip()'s Unicode spaces).
+ASCII_WHITESPACE = "\t\n\f\r "
+# What a stamp URL's host and path parts may hold: QR alphanumeric characters other than space and "/", in either case.
+_URL_CHARS_UPPER = ALPHANUMERIC - {" ", "/"}
+URL_CHARS = _URL_CHARS_UPPER | {char.lower() for char in _URL_CHARS_UPPER}
 MODE_BYTE = "byte"
 MODE_ALPHANUMERIC = "alphanumeric"
 
@@ -29,12 +34,13 @@ def normalize_base_url(url: str) -> str:
         raise InstanceError(f"Base URL {url!r} has an invalid host or port ({example}).") from None
     if parts.scheme.lower() not in SCHEMES or not parts.netloc:
         raise InstanceError(f"Base URL {url!r} must start with https:// or http:// and name a host ({example}).")
-    if parts.query or parts.fragment or "@" in parts.netloc:
+    if "?" in raw or "#" in raw or "@" in parts.netloc:
         raise InstanceError(f"Base URL {url!r} must not hold a query, a fragment or a user name ({example}).")
-    rest = (parts.netloc + parts.path).upper()
-    if " " in rest or not set(rest) <= ALPHANUMERIC:
-        raise InstanceError(f"Base URL {url!r} may use only letters, digits and . - : / in host and path ({example}).")
-    return f"{parts.scheme.lower()}://{(parts.netloc + parts.path).lower()}"
+    rest = parts.netloc + parts.path
+    if not all(map(_is_url_part, rest.split("/"))):  # exactly what extract_token reads back
+        raise InstanceError(f"Base URL {url!r} may use only letters, digits and . - : / in host and path, "
+                            f"with no empty part (//) ({example}).")
+    return f"{parts.scheme.lower()}://{rest.lower()}"
 
 
 def code_url(base_url: str, token: str) -> str:
@@ -50,20 +56,31 @@ def qr_segments(url: str) -> list[tuple[str, str]]:
 
 
 def extract_token(text: str) -> str:
-    """The token inside a stamp URL (any letter case) or a bare token; CodeFormatError otherwise."""
-    cleaned = text.strip()
-    if "://" in cleaned:
-        scheme, rest = cleaned.split("://", 1)
-        if scheme.lower() not in SCHEMES:
-            raise CodeFormatError(f"A stamp URL starts with https:// or http://, not {scheme[:10]}://.", kind="wrong_prefix")
-        return _token_from_path(rest)
-    if "/" in cleaned:
-        return _token_from_path(cleaned)
-    return cleaned
+    """The token of a bare token or a stamp URL, by the steps of docs/stamp-format.md section 4; CodeFormatError otherwise.
+
+    Only ASCII white space is trimmed; text without ':' and '/' is a bare token; anything else must be an
+    http:// or https:// URL whose parts before the token are non-empty runs of URL_CHARS, the last of them "V".
+    """
+    trimmed = text.strip(ASCII_WHITESPACE)
+    if ":" not in trimmed and "/" not in trimmed:
+        return trimmed
+    return _token_from_path(_after_scheme(trimmed))
+
+
+def _after_scheme(text: str) -> str:
+    scheme, separator, rest = text.partition("://")
+    if not separator or not scheme.isascii() or scheme.lower() not in SCHEMES:
+        raise CodeFormatError("A stamp code is either the bare code or a URL that starts with https:// or http://.",
+                              kind="wrong_prefix")
+    return rest
 
 
 def _token_from_path(rest: str) -> str:
-    segments = rest.split("/")
-    if len(segments) < 3 or not segments[0] or segments[-2].upper() != SHORT_PATH:
-        raise CodeFormatError(f"A stamp URL ends in /{SHORT_PATH}/ and the code; this one does not.", kind="wrong_path")
-    return segments[-1]
+    *parts, token = rest.split("/")
+    if len(parts) < 2 or parts[-1] not in (SHORT_PATH, SHORT_PATH.lower()) or not all(map(_is_url_part, parts)):
+        raise CodeFormatError(f"A stamp URL is https://HOST/{SHORT_PATH}/ and the code; this one is not.", kind="wrong_path")
+    return token
+
+
+def _is_url_part(part: str) -> bool:
+    return bool(part) and URL_CHARS.issuperset(part)

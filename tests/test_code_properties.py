@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from keys.keyfile import key_hint, key_id
 from keys.truststore import Keyring, TrustedKey
 from stamps.code import BASE32_ALPHABET, FORMAT_VERSION, MAX_SERIAL, TOKEN_BYTES, TOKEN_CHARS, UnverifiedStamp, decode_base32, decode_token, encode_base32
-from stamps.errors import CodeFormatError
-from stamps.url import code_url, extract_token
+from stamps.errors import CodeFormatError, InstanceError
+from stamps.url import code_url, extract_token, normalize_base_url
 from stamps.verify import Result, Verifier
 
 KEY = Ed25519PrivateKey.from_private_bytes(hashlib.sha256(b"property test key").digest())
@@ -145,8 +145,104 @@ def test_url_round_trip_in_any_letter_case(base_url: str, serial: int) -> None:
 @pytest.mark.parametrize("bad, kind", [
     ("", "wrong_length"), ("1" * TOKEN_CHARS, "bad_base32"), ("A" * TOKEN_CHARS, "unknown_version"), ("A" * (TOKEN_CHARS - 1), "wrong_length"),
     ("mailto://x/V/" + "A" * TOKEN_CHARS, "wrong_prefix"), ("https://host/" + "A" * TOKEN_CHARS, "wrong_path"),
+    ("mailto:" + "A" * TOKEN_CHARS, "wrong_prefix"), ("javascript:alert(1)", "wrong_prefix"), ("urn:" + "A" * TOKEN_CHARS, "wrong_prefix"),
+    ("https:host/V/" + "A" * TOKEN_CHARS, "wrong_prefix"), ("https:/host/V/" + "A" * TOKEN_CHARS, "wrong_prefix"),
+    ("https:\\\\host/V/" + "A" * TOKEN_CHARS, "wrong_prefix"), ("host/V/" + "A" * TOKEN_CHARS, "wrong_prefix"),
+    ("\ufeffhttps://host/V/" + "A" * TOKEN_CHARS, "wrong_prefix"), ("httpſ://host/V/" + "A" * TOKEN_CHARS, "wrong_prefix"),
+    ("https://host//V/" + "A" * TOKEN_CHARS, "wrong_path"), ("https:///V/" + "A" * TOKEN_CHARS, "wrong_path"),
+    ("https://host/%56/" + "A" * TOKEN_CHARS, "wrong_path"), ("https://host?/V/" + "A" * TOKEN_CHARS, "wrong_path"),
+    ("https://host/V/" + "A" * TOKEN_CHARS + "/", "wrong_path"), ("https://us@host/V/" + "A" * TOKEN_CHARS, "wrong_path"),
+    ("https://host/V/" + "A" * TOKEN_CHARS + "?lang=en", "wrong_length"),
 ])
 def test_malformed_codes_name_their_kind(bad: str, kind: str) -> None:
     with pytest.raises(CodeFormatError) as caught:
         decode_token(extract_token(bad))
     assert caught.value.kind == kind
+
+
+# The stamp-URL rules of docs/stamp-format.md, section 4 ------------------------------------------------------------
+
+ASCII_WHITESPACE = "\t\n\f\r "
+OTHER_WHITESPACE = [char for char in map(chr, range(0x3001)) if char.isspace() and char not in ASCII_WHITESPACE] + ["\ufeff", "\u200b"]
+URL_CHARS = string.ascii_letters + string.digits + "$%*+-.:"
+segments = st.text(alphabet=URL_CHARS, min_size=1, max_size=12)
+
+
+def is_http_url(text: str) -> bool:
+    """What the document calls a stamp URL's start: http:// or https://, ASCII letters in any case."""
+    head = text.strip(ASCII_WHITESPACE)[:8]
+    return head.isascii() and (head.lower().startswith("http://") or head.lower().startswith("https://"))
+
+
+@given(st.text(max_size=40), st.sampled_from(":/"), st.text(max_size=40))
+def test_text_with_a_colon_or_slash_that_is_no_http_url_is_wrong_prefix(before: str, separator: str, after: str) -> None:
+    text = before + separator + after
+    if not is_http_url(text):
+        with pytest.raises(CodeFormatError) as caught:
+            extract_token(text)
+        assert caught.value.kind == "wrong_prefix"
+
+
+@given(st.text(alphabet=st.characters(blacklist_characters=":/"), max_size=200),
+       st.text(alphabet=ASCII_WHITESPACE, max_size=3), st.text(alphabet=ASCII_WHITESPACE, max_size=3))
+def test_text_without_colon_or_slash_is_a_bare_token_trimmed_of_ascii_white_space(text: str, lead: str, trail: str) -> None:
+    assert extract_token(lead + text + trail) == text.strip(ASCII_WHITESPACE)
+
+
+@given(st.sampled_from(["http", "https", "HTTPS", "Http"]), st.lists(segments, min_size=1, max_size=4), st.sampled_from("Vv"),
+       st.text(alphabet=st.characters(blacklist_characters="/"), max_size=140))
+def test_a_url_of_url_characters_gives_everything_after_the_last_slash(scheme: str, parts: list[str], v: str, token: str) -> None:
+    text = f"{scheme}://{'/'.join(parts)}/{v}/{token}"
+    assert extract_token(text) == token.rstrip(ASCII_WHITESPACE)
+
+
+@given(st.lists(segments, min_size=1, max_size=4), st.integers(min_value=0, max_value=3),
+       st.characters(blacklist_characters=URL_CHARS + "/"))
+def test_any_other_character_before_the_token_is_wrong_path(parts: list[str], where: int, bad: str) -> None:
+    where %= len(parts)
+    parts[where] = parts[where] + bad
+    text = f"https://{'/'.join(parts)}/V/{'A' * TOKEN_CHARS}"
+    if text.strip(ASCII_WHITESPACE) == text:  # a white space character at the very end would be trimmed
+        with pytest.raises(CodeFormatError) as caught:
+            extract_token(text)
+        assert caught.value.kind == "wrong_path"
+
+
+@settings(max_examples=50)
+@given(st.integers(min_value=1, max_value=MAX_SERIAL), st.text(alphabet=ASCII_WHITESPACE, max_size=4),
+       st.text(alphabet=ASCII_WHITESPACE, max_size=4), st.booleans())
+def test_ascii_white_space_around_a_code_is_trimmed(serial: int, lead: str, trail: str, as_url: bool) -> None:
+    token = signed_token(serial)
+    text = code_url("https://truyxuat.example.vn", token) if as_url else token
+    assert verifier().verify(lead + text + trail, today=TODAY).result is Result.UNKNOWN_BATCH
+
+
+@pytest.mark.parametrize("space", OTHER_WHITESPACE, ids=lambda char: f"U+{ord(char):04X}")
+def test_other_white_space_around_a_code_is_not_trimmed(space: str) -> None:
+    """Unicode spaces (U+00A0, U+3000, ...), VT and the C0 separators str.strip() knows are part of the text."""
+    token = signed_token(42)
+    url = code_url("https://truyxuat.example.vn", token)
+    for text in (space + token, token + space, space + url, url + space):
+        outcome = verifier().verify(text, today=TODAY)
+        assert outcome.result is Result.NOT_A_STAMP, f"{text!r} was accepted"
+
+
+def test_the_token_length_counts_code_points() -> None:
+    """129 code points are the wrong length even when they are 130 UTF-16 units or 130 UTF-8 bytes."""
+    token = signed_token(42)
+    for short in (token[:-2] + "\U0001d400", token[:-2] + "é"):
+        with pytest.raises(CodeFormatError) as caught:
+            decode_token(short)
+        assert caught.value.kind == "wrong_length"
+
+
+@settings(max_examples=300)
+@given(st.sampled_from(["https://", "http://", "HTTPS://"]),
+       st.text(alphabet=string.ascii_letters + string.digits + "$%*+-.:/@?# _~é", min_size=1, max_size=30))
+def test_every_base_url_init_accepts_gives_stamp_urls_the_verifier_reads(scheme: str, rest: str) -> None:
+    try:
+        base_url = normalize_base_url(scheme + rest)
+    except InstanceError:
+        return
+    token = signed_token(7)
+    assert extract_token(code_url(base_url, token)) == token

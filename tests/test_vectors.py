@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import hashlib
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +19,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 import cli
 from keys.keyfile import key_hint, key_id, public_key_from_bytes, public_key_pem
 from keys.truststore import Keyring, TrustedKey
-from stamps.batch_record import RECORD_TAG, SignedBatchRecord
+from stamps.batch_record import RECORD_TAG, RecordSignatureError, SignedBatchRecord
 from stamps.canonical import canonical_json
 from stamps.code import STAMP_TAG, decode_token
+from stamps.instance import DB_NAME
 from stamps.registry import StoredBatch
 from stamps.url import code_url
 from stamps.verify import Verifier
@@ -29,11 +32,6 @@ EXIT_CODES = {"genuine": 0, "genuine_warning": 3, "unknown_batch": 3}
 
 def producer_key(vectors: dict[str, Any]) -> Ed25519PrivateKey:
     return Ed25519PrivateKey.from_private_bytes(bytes.fromhex(vectors["keys"]["producer"]["private_seed"]))
-
-
-def signed_record(vectors: dict[str, Any]) -> SignedBatchRecord:
-    batch = vectors["batch_record"]
-    return SignedBatchRecord(batch["canonical"].encode("utf-8"), bytes.fromhex(batch["signature"]))
 
 
 def test_key_ids(vectors: dict[str, Any]) -> None:
@@ -77,40 +75,85 @@ def test_stamp_layout(case: dict[str, Any], vectors: dict[str, Any]) -> None:
         assert decoded.serial == int.from_bytes(token_bytes[14:17], "big")
 
 
-def library_verifier(case: dict[str, Any], vectors: dict[str, Any]) -> Verifier:
+def stored_batch(case: dict[str, Any]) -> StoredBatch | None:
+    """The batch record the case's verifier store holds, exactly as it holds it (possibly altered), or None."""
+    store = case["verifier_store"]
+    if store is None:
+        return None
+    return StoredBatch(SignedBatchRecord(store["record"].encode("utf-8"), bytes.fromhex(store["signature"])), "imported", 0, case["recall"])
+
+
+def library_verifier(case: dict[str, Any]) -> Verifier:
     keys = [TrustedKey(entry["key_id"], public_key_from_bytes(bytes.fromhex(entry["public_key"])), "vector", entry["status"])
             for entry in case["trust_store"]]
-    stored = StoredBatch(signed_record(vectors), "imported", 0, case["recall"])
-    known = {stored.signed.digest_prefix: stored} if case["verifier_has_record"] else {}
+    stored = stored_batch(case)
+    known = {bytes.fromhex(case["verifier_store"]["found_for_prefix"]): stored} if stored else {}
     return Verifier(Keyring(keys), known.get)
 
 
+def test_verifier_stores_are_described_truly(vector_case: dict[str, Any], vectors: dict[str, Any]) -> None:
+    """The digest is the record's; "signed" records verify with the key their key_id names, "altered" ones do not."""
+    store = vector_case["verifier_store"]
+    assert vector_case["verifier_has_record"] == (store is not None)
+    if store is None:
+        return
+    record = store["record"].encode("utf-8")
+    assert canonical_json(json.loads(record)) == record
+    assert hashlib.sha256(RECORD_TAG + record).hexdigest() == store["digest"]
+    assert store["state"] in ("signed", "altered")
+    signer = next(entry for entry in vectors["keys"].values() if entry["key_id"] == json.loads(record)["key_id"])
+    signed = SignedBatchRecord(record, bytes.fromhex(store["signature"]))
+    try:
+        signed.verify(public_key_from_bytes(bytes.fromhex(signer["public_key"])))
+        assert store["state"] == "signed"
+    except RecordSignatureError:
+        assert store["state"] == "altered"
+
+
 def test_vector_through_library(vector_case: dict[str, Any], vectors: dict[str, Any]) -> None:
-    outcome = library_verifier(vector_case, vectors).verify(vector_case["input"], today=dt.date.fromisoformat(vector_case["clock"]))
+    outcome = library_verifier(vector_case).verify(vector_case["input"], today=dt.date.fromisoformat(vector_case["clock"]))
     assert outcome.result.value == vector_case["expected"]["result"]
     assert [reason.code for reason in outcome.reasons] == vector_case["expected"]["reasons"]
     assert (outcome.batch is not None) == (outcome.result.value in ("genuine", "genuine_warning", "recalled"))
 
 
-def cli_instance(tmp_path: Path, case: dict[str, Any], vectors: dict[str, Any]) -> list[str]:
-    """An instance set up in the case's trust-store state; returns the --instance arguments."""
+def cli_instance(tmp_path: Path, case: dict[str, Any], base_url: str) -> list[str]:
+    """An instance set up in the case's trust-store and store state; returns the --instance arguments."""
     base = ["--instance", str(tmp_path / "inst")]
-    run(base + ["init", "--base-url", vectors["base_url"]])
+    run(base + ["init", "--base-url", base_url])
     for entry in case["trust_store"]:
         pem = tmp_path / f"{entry['key_id']}.pem"
         pem.write_bytes(public_key_pem(public_key_from_bytes(bytes.fromhex(entry["public_key"]))))
         run(base + ["keys", "import", str(pem), "--label", "vector key"])
         if entry["status"] != "active":
-            run(base + ["revoke" if entry["status"] == "revoked" else "keys retire", entry["key_id"]])
-    if case["verifier_has_record"] and case["trust_store"][0]["key_id"] == vectors["keys"]["producer"]["key_id"]:
-        export = tmp_path / "batch.json"
-        export.write_text(json.dumps(vectors["batch_record"]["export"]), encoding="utf-8")
-        run(base + ["batch", "import", str(export)])
+            run(base + (["revoke"] if entry["status"] == "revoked" else ["keys", "retire"]) + [entry["key_id"]])
+    store = case["verifier_store"]
+    if store is not None and json.loads(store["record"])["key_id"] in {entry["key_id"] for entry in case["trust_store"]}:
+        (write_altered_row if store["state"] == "altered" else import_record)(tmp_path, base, store)
         if case["recall"]:
             recall = case["recall"]
-            run(base + ["recall", vectors["batch_record"]["digest"], "--reason", recall["reason"], "--on", recall["recalled_on"]]
+            run(base + ["recall", store["digest"], "--reason", recall["reason"], "--on", recall["recalled_on"]]
                 + (["--mandatory"] if recall["kind"] == "mandatory" else []))
     return base
+
+
+def import_record(tmp_path: Path, base: list[str], store: dict[str, str]) -> None:
+    """A signed record goes in as an inspector's export would: ocop-stamps batch import."""
+    export = tmp_path / "batch.json"
+    document = {"format": "ocop-signed-batch/1", "digest": store["digest"], "record": store["record"], "signature": store["signature"]}
+    export.write_text(json.dumps(document), encoding="utf-8")
+    run(base + ["batch", "import", str(export)])
+
+
+def write_altered_row(tmp_path: Path, base: list[str], store: dict[str, str]) -> None:
+    """An altered record cannot be imported: it is written into the store's batches table behind the CLI's back."""
+    record = json.loads(store["record"])
+    digest = store["digest"] if store["digest"].startswith(store["found_for_prefix"]) else store["found_for_prefix"].ljust(64, "0")
+    with contextlib.closing(sqlite3.connect(tmp_path / "inst" / DB_NAME)) as db, db:  # closed, after one commit
+        db.execute("INSERT INTO batches (digest, digest_prefix, lot_code, product_name, key_id, quantity, record, signature,"
+                   " origin, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'imported', '2026-11-01T08:00:00Z')",
+                   [digest, store["found_for_prefix"], record["batch"]["lot_code"], record["product"]["name"], record["key_id"],
+                    record["batch"]["quantity"], store["record"], store["signature"]])
 
 
 def run(args: list[str], expected_exit: int = 0) -> Any:
@@ -120,7 +163,7 @@ def run(args: list[str], expected_exit: int = 0) -> Any:
 
 
 def test_vector_through_cli(vector_case: dict[str, Any], vectors: dict[str, Any], tmp_path: Path) -> None:
-    base = cli_instance(tmp_path, vector_case, vectors)
+    base = cli_instance(tmp_path, vector_case, vectors["base_url"])
     expected = vector_case["expected"]["result"]
     result = run(base + ["verify", vector_case["input"], "--json", "--today", vector_case["clock"]], EXIT_CODES.get(expected, 4))
     shape = json.loads(result.output)
@@ -128,3 +171,48 @@ def test_vector_through_cli(vector_case: dict[str, Any], vectors: dict[str, Any]
     assert [reason["code"] for reason in shape["reasons"]] == vector_case["expected"]["reasons"]
     if expected == "recalled":
         assert shape["recall"] == vector_case["recall"]
+
+
+def canonical_cases() -> list[dict[str, Any]]:
+    return load_vectors()["canonical_json"]["cases"]
+
+
+def refused_texts() -> list[dict[str, Any]]:
+    return load_vectors()["canonical_json"]["refused"]
+
+
+@pytest.mark.parametrize("example", canonical_cases(), ids=lambda example: example["title"])
+def test_canonical_json_bytes_and_hash(example: dict[str, Any]) -> None:
+    """The value and the non-canonical text of it both give exactly the documented bytes."""
+    canonical = bytes.fromhex(example["canonical_hex"])
+    assert canonical.decode("utf-8") == example["canonical"]
+    assert canonical_json(example["value"]) == canonical == canonical_json(json.loads(example["input"]))
+    assert hashlib.sha256(canonical).hexdigest() == example["sha256"]
+    assert json.loads(canonical) == example["value"] and example["input"].encode("utf-8") != canonical
+
+
+@pytest.mark.parametrize("refused", refused_texts(), ids=lambda refused: refused["title"])
+def test_canonical_json_refuses(refused: dict[str, Any]) -> None:
+    """A "value" case breaks a rule whatever the parser; a "text" case at least never canonicalizes to its own bytes."""
+    text = refused["text"].encode("utf-8", "surrogatepass")
+    try:
+        again: bytes | None = canonical_json(json.loads(refused["text"]))
+    except TypeError:
+        again = None
+    assert again != text
+    if refused["refused_as"] == "value" or refused["rule"] == "float":  # Python's parser reads 1.0 and 1e2 as floats
+        assert again is None
+
+
+@pytest.mark.parametrize("refused", refused_texts(), ids=lambda refused: refused["title"])
+def test_cli_refuses_to_import_a_record_that_is_not_canonical(refused: dict[str, Any], vectors: dict[str, Any], tmp_path: Path) -> None:
+    """An export whose record is one of the refused texts (with its true digest) is refused in one line, exit 1."""
+    base = ["--instance", str(tmp_path / "inst")]
+    run(base + ["init", "--base-url", vectors["base_url"]])
+    text = refused["text"]
+    digest = hashlib.sha256(RECORD_TAG + text.encode("utf-8", "surrogatepass")).hexdigest()
+    export = tmp_path / "batch.json"
+    export.write_text(json.dumps({"format": "ocop-signed-batch/1", "digest": digest, "record": text, "signature": "00" * 64}))
+    result = run(base + ["batch", "import", str(export)], expected_exit=1)
+    assert "not canonical" in result.output or "damaged" in result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
