@@ -22,7 +22,7 @@ from PIL import Image, ImageDraw
 from stamps.code import short_code
 from stamps.demo import DEMO_PASSPHRASE, run_demo
 from stamps.instance import Instance
-from stamps.printing.jobs import parse_format
+from stamps.printing.jobs import parse_format, pdf_file_parts
 from stamps.printing.fonts import text_width_mm
 from stamps.printing.label import BatchTexts, StampUnit, plan_label
 from stamps.printing.layout import LAYOUTS, LayoutError, custom_sheet
@@ -266,12 +266,31 @@ def test_a_character_the_font_lacks_is_refused_by_name() -> None:
 def test_large_jobs_split_into_files_of_full_sheets(demo_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import stamps.printing.pdf as pdf
 
-    monkeypatch.setattr(pdf, "MAX_LABELS_PER_FILE", 50)  # 2 sheets of 24 per file
+    monkeypatch.setattr(pdf, "MAX_LABELS_PER_FILE", 50)  # files of 2 sheets of 24 once a job is over 50
     folder = issue(demo_root, tmp_path / "split", 100, "pdf:a4-24")
     files = sorted(folder.glob("stamps-*.pdf"))
     assert [path.name for path in files] == ["stamps-0001.pdf", "stamps-0002.pdf", "stamps-0003.pdf"]
     counts = [[len(found) for found in decoded_pages(path, 203)] for path in files]
     assert counts == [[24, 24], [24, 24], [4]]
+    at_limit = issue(demo_root, tmp_path / "at-limit", 50, "pdf:a4-24")
+    assert sorted(path.name for path in at_limit.glob("*.pdf")) == ["stamps.pdf"]
+    assert [len(found) for found in decoded_pages(at_limit / "stamps.pdf", 203)] == [24, 24, 2]
+
+
+@pytest.mark.parametrize(("count", "per_page", "sizes"), [
+    (0, 24, []), (1, 24, [1]), (9_999, 24, [9_999]), (10_000, 24, [10_000]), (10_001, 24, [9_984, 17]),
+    (19_968, 24, [9_984, 9_984]), (19_969, 24, [9_984, 9_984, 1]), (20_000, 24, [9_984, 9_984, 32]),
+    (10_000, 40, [10_000]), (10_001, 40, [10_000, 1]), (10_001, 21, [9_996, 5]), (10_000, 14, [10_000]),
+    (10_001, 1, [10_000, 1]), (30_000, 1, [10_000, 10_000, 10_000])])
+def test_a_pdf_file_holds_up_to_10000_labels_then_whole_sheets(count: int, per_page: int, sizes: list[int]) -> None:
+    """docs/printing.md: up to 10,000 labels are one file; a larger job is files of whole sheets of at most 10,000."""
+    from stamps.printing.pdf import MAX_LABELS_PER_FILE
+
+    parts = list(pdf_file_parts(range(count), per_page, MAX_LABELS_PER_FILE))
+    assert [len(part) for part in parts] == sizes
+    assert [item for part in parts for item in part] == list(range(count))
+    if len(parts) > 1:
+        assert all(len(part) % per_page == 0 and len(part) <= MAX_LABELS_PER_FILE for part in parts[:-1])
 
 
 def test_progress_counts_every_output(demo_root: Path, tmp_path: Path) -> None:

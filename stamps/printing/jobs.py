@@ -17,7 +17,7 @@ import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from stamps.code import short_code
 from stamps.issuance import IssuedCode
@@ -197,15 +197,13 @@ def _write_format(folder: Path, fmt: OutputFormat, plan: LabelPlan | None, units
 
 def _write_pdfs(folder: Path, layout: Layout, plan: LabelPlan, units: Iterator[StampUnit], job: PrintJob,
                 encoder: BulkEncoder, progress: Callable[[int], None]) -> list[Path]:
-    """stamps.pdf, or stamps-0001.pdf, stamps-0002.pdf, ... of at most MAX_LABELS_PER_FILE labels each, every file
-    but the last ending on a full sheet."""
+    """stamps.pdf, or stamps-0001.pdf, stamps-0002.pdf, ... as pdf_file_parts splits the job."""
     from stamps.printing.pdf import MAX_LABELS_PER_FILE, PdfLabelWriter
 
     writer = PdfLabelWriter(layout, plan, encoder, job.workers)
     title = f"{job.batch.record['product']['name']} - {job.batch.record['batch']['lot_code']}"
-    per_file = max(layout.per_page, MAX_LABELS_PER_FILE // layout.per_page * layout.per_page)
     paths: list[Path] = []
-    while part := list(itertools.islice(units, per_file)):  # one file's units (at most 10,000) at a time
+    for part in pdf_file_parts(units, layout.per_page, MAX_LABELS_PER_FILE):  # one file's units at a time
         path = folder / f"stamps-{len(paths) + 1:04d}.pdf"
         writer.write(path, part, title=title, progress=progress)
         with open(path, "rb") as handle:
@@ -214,6 +212,24 @@ def _write_pdfs(folder: Path, layout: Layout, plan: LabelPlan, units: Iterator[S
     if len(paths) == 1:
         paths = [paths[0].rename(folder / "stamps.pdf")]
     return paths
+
+
+Item = TypeVar("Item")
+
+
+def pdf_file_parts(items: Iterable[Item], per_page: int, limit: int) -> Iterator[list[Item]]:
+    """The items of each PDF file: all in one file when there are at most *limit*; more are split into files of as
+    many whole sheets of *per_page* as *limit* holds, so every file but the last ends on a full sheet."""
+    iterator = iter(items)
+    first = list(itertools.islice(iterator, limit + 1))
+    if len(first) <= limit:
+        if first:
+            yield first
+        return
+    per_file = max(per_page, limit // per_page * per_page)
+    rest = itertools.chain(first, iterator)
+    while part := list(itertools.islice(rest, per_file)):
+        yield part
 
 
 def _write_images(target: Path, kind: str, units: Iterable[StampUnit], job: PrintJob, encoder: BulkEncoder,
