@@ -400,6 +400,16 @@ def test_tspl_labels_print_a_qr_that_reads_back_to_the_stamp(dpi: int, label_mm:
     assert printed == [[unit.url] for unit in UNITS]
 
 
+@pytest.mark.parametrize("dpi", [203, 300])
+@pytest.mark.parametrize("label_mm", [(50, 30), (60, 40), (30, 40)])
+def test_automatic_plans_print_whole_dots_and_read_back(dpi: int, label_mm: tuple[float, float]) -> None:
+    """The default plan (no --module-mm) is already whole dots, so both printers print it exactly as planned."""
+    plan = plan_label(label_mm, 45, TEXTS, stamp_unit(TEXTS.quantity), dots_per_mm=thermal.DOTS_PER_MM[dpi])
+    assert thermal.printer_module_mm(plan.module_mm, dpi) == plan.module_mm
+    for job, emulate in ((zpl_job(plan, dpi), emulate_zpl), (tspl_job(plan, dpi), emulate_tspl)):
+        assert [read_qr(canvas) for _, canvas in emulate(job, plan, dpi)] == [[unit.url] for unit in UNITS]
+
+
 # ---------------------------------------------------------------------------------------------------
 # both writers
 # ---------------------------------------------------------------------------------------------------

@@ -15,8 +15,9 @@ is marked *unverified*):
 - QR module. A module is a whole number of dots, rounded up so it is never
   smaller than the label was laid out for; the label must therefore be laid
   out with :func:`printer_module_mm` (0.375 mm is 3 dots at 203 dpi, but 5
-  dots = 0.417 mm at 300 dpi), and the writers refuse a plan whose QR would
-  print larger than its place. More than 10 dots per module is refused rather
+  dots = 0.417 mm at 300 dpi; the automatic module of label.plan_label is
+  whole dots already), and the writers refuse a plan whose QR would print
+  larger than its place. More than 10 dots per module is refused rather
   than risked [ZPL II guide X.10, ^BQ "magnification 1 to 10" (current guides
   allow 100); Brother's FBPL, a TSPL dialect, QRCODE "cell width 1~10"].
 - ZPL ``^FO`` + ``^BQ`` quirk: the firmware prints the QR lower than the field
@@ -65,7 +66,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from stamps.errors import StampError
 from stamps.printing.fonts import BOLD, FONT_FILES, POINTS_PER_MM, REGULAR
-from stamps.printing.label import MIN_MODULE_MM, LabelPlan, StampUnit, TextLine
+from stamps.printing.label import MAX_MODULE_DOTS, MIN_MODULE_MM, LabelPlan, StampUnit, TextLine
 from stamps.printing.symbols import reference_matrix
 from stamps.qr import QUIET_ZONE_MODULES
 from stamps.url import MODE_BYTE, qr_segments
@@ -73,7 +74,6 @@ from stamps.url import MODE_BYTE, qr_segments
 DOTS_PER_MM = {203: 8, 300: 12, 600: 24}
 ZPL_DPIS = (203, 300, 600)
 TSPL_DPIS = (203, 300)
-MAX_MODULE_DOTS = 10
 ZPL_QR_DROP_DOTS = 1  # the ^BY height every ZPL label pins; ^FO ^BQ prints the QR this much lower
 DEFAULT_GAP_MM = 2.0
 INK_THRESHOLD = 128  # antialiased glyph coverage (0-255) from which a dot is printed
