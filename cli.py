@@ -29,7 +29,7 @@ from stamps.instance import Instance, default_root
 from stamps.issuance import (SerialRange, StampSigner, allocate_serials, default_destination, publish, reprint_range,
                              staged_output)
 from stamps.printing.jobs import CustomGrid, PrintJob, encoding_workers, format_help, parse_format, write_stamps
-from stamps.printing.label import DEFAULT_MODULE_MM
+from stamps.printing.label import MIN_READABLE_PT
 from stamps.present import text_report
 from stamps.registry import StoredBatch
 from stamps.scanlog import DEFAULT_COPY_THRESHOLD, DEFAULT_RATE_LIMIT_PER_MINUTE
@@ -431,12 +431,14 @@ def recall(ctx: click.Context, batch_ref: str, reason: str, mandatory: bool, on_
 @click.option("--margins", metavar="TOPxLEFT", default="0x0", show_default=True, help="With pdf:custom: page margins in mm.")
 @click.option("--gaps", metavar="COLUMNxROW", default="0x0", show_default=True, help="With pdf:custom: gaps between labels in mm.")
 @click.option("--page", type=click.Choice(["a4", "a5", "letter"]), default="a4", show_default=True, help="With pdf:custom: page size.")
-@click.option("--module-mm", type=click.FloatRange(0.33, 2.0), default=DEFAULT_MODULE_MM, show_default=True,
-              help="QR module size in mm (0.33 or more; 0.5 is DENSO's recommendation for 203 dpi printers).")
+@click.option("--module-mm", type=click.FloatRange(0.33, 2.0), default=None,
+              help="QR module size in mm, 0.33 or more. Default: the largest whole number of --dpi dots (0.375, 0.5, "
+                   f"0.625 mm... at 203 dpi) that fits each label with its text at {MIN_READABLE_PT:g} pt or more; "
+                   "0.5 mm for svg/png.")
 @click.option("--dpi", type=click.Choice(["203", "300"]), default="203", show_default=True, help="Thermal printer resolution (zpl, tspl).")
 @click.pass_context
 def issue(ctx: click.Context, batch_ref: str, count: int | None, reprint: str | None, out: Path | None, formats: tuple[str, ...],
-          grid: str | None, label_size: str | None, margins: str, gaps: str, page: str, module_mm: float, dpi: str) -> None:
+          grid: str | None, label_size: str | None, margins: str, gaps: str, page: str, module_mm: float | None, dpi: str) -> None:
     """Issue stamp codes for a batch and write them ready to print (codes.csv is always written)."""
     if (count is None) == (reprint is None):
         raise click.ClickException("Give either --count N (new serials) or --reprint FIRST-LAST.")

@@ -2,17 +2,18 @@
 
 Run from the repository root::
 
-    .venv/bin/python bench/scan.py                      # 240 stamps at the default module size (0.375 mm)
-    .venv/bin/python bench/scan.py --module-mm 0.5      # DENSO's 4 dots per module at 203 dpi
+    .venv/bin/python bench/scan.py                      # 240 stamps at the automatic module (0.625 mm on a4-24)
+    .venv/bin/python bench/scan.py --module-mm 0.375    # 3 dots per module at 203 dpi, the smallest it prints
     .venv/bin/python bench/scan.py --stamps 48 --save-failures /tmp/scan-failures
 
 What is measured: one throw-away instance (the demo's records and key, base
 URL ``https://truyxuat.example.vn``, so every stamp is a version 7 QR of 45
 modules, level M) signs a batch and issues ``--stamps`` codes. They are laid
 out exactly as ``ocop-stamps`` prints them: the default A4 sheet
-(``LAYOUTS[DEFAULT_SHEET]``), the default module size (``DEFAULT_MODULE_MM``,
-3 dots of a 203 dpi printer) unless ``--module-mm`` says otherwise, the label
-plan of ``plan_label`` and the PDF of ``PdfLabelWriter``. Each page is then
+(``LAYOUTS[DEFAULT_SHEET]``), the module ``plan_label`` chooses for it (the
+largest whole number of 203 dpi dots that leaves the text readable: 5 dots,
+0.625 mm) unless ``--module-mm`` says otherwise, the label plan of
+``plan_label`` and the PDF of ``PdfLabelWriter``. Each page is then
 rasterised by PDFium (pypdfium2, grayscale, its default anti-aliasing) and cut
 into one image per label, so each decode sees exactly one stamp (with its
 text) and the code it must give back is known.
@@ -21,9 +22,10 @@ The conditions, each on its own (never combined), all at the module size above:
 
 - clean, 203 dpi: the render a thermal or office printer at 8 dots/mm makes;
 - clean, 300 dpi: the other common printer resolution (an extra row, no target);
-- blur: Gaussian, sigma 1.0 px at 203 dpi (0.125 mm, a third of a default
-  module): a phone focusing slightly in front of or behind a small code, so
-  each module edge is smeared over about two thirds of a module;
+- blur: Gaussian, sigma 1.0 px at 203 dpi (0.125 mm, a fifth of a 0.625 mm
+  module, a third of a 0.375 mm one): a phone focusing slightly in front of
+  or behind a small code, so each module edge is smeared over about two
+  fifths of a 0.625 mm module (two thirds of a 0.375 mm one);
 - noise: additive Gaussian, sigma 25 of 255 grey levels, clipped (a dim
   room's sensor noise), seeded by ``--seed`` and the stamp's index;
 - rotation: 15 degrees, canvas expanded, white fill, bicubic;
@@ -33,7 +35,7 @@ The conditions, each on its own (never combined), all at the module size above:
   the QR is magnified when the short side faces it), the foreshortened side
   taking turns between right, left, top and bottom;
 - 2 px per module: the page rendered again at ``2 x 25.4 / module_mm`` dpi
-  (135.5 dpi for 0.375 mm), i.e. a camera resolving each module with 2 pixels;
+  (81.3 dpi for 0.625 mm), i.e. a camera resolving each module with 2 pixels;
 - JPEG quality 30: the clean 203 dpi label through Pillow's JPEG encoder.
 
 A stamp counts as decoded when ``zxingcpp.read_barcodes`` (default options,
@@ -81,7 +83,7 @@ from PIL import Image, ImageFilter
 from stamps.demo import issue_demo_product_codes, run_demo
 from stamps.instance import Instance
 from stamps.printing.fonts import POINTS_PER_MM
-from stamps.printing.label import DEFAULT_MODULE_MM, BatchTexts, LabelPlan, StampUnit, plan_label
+from stamps.printing.label import BatchTexts, LabelPlan, StampUnit, plan_label
 from stamps.printing.layout import DEFAULT_SHEET, LAYOUTS, Layout, LayoutError, Slot
 from stamps.printing.pdf import PdfLabelWriter
 from stamps.printing.symbols import BulkEncoder
@@ -388,8 +390,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Decode rendered stamps with zxing-cpp, clean and under single degradations.")
     parser.add_argument("--stamps", type=int, default=240, help="stamps per condition (default 240; the issue asks >= 200)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the noise (default 1)")
-    parser.add_argument("--module-mm", type=float, default=DEFAULT_MODULE_MM,
-                        help=f"QR module size in mm (default {DEFAULT_MODULE_MM:g}, the printing default)")
+    parser.add_argument("--module-mm", type=float, default=None,
+                        help="QR module size in mm (default: automatic, as ocop-stamps issue prints the sheet)")
     parser.add_argument("--save-failures", type=Path, metavar="DIR", help="write every label that failed to DIR as PNG")
     args = parser.parse_args()
     if args.stamps < 1:
@@ -398,7 +400,6 @@ def main() -> None:
         args.save_failures.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     layout = LAYOUTS[DEFAULT_SHEET]
-    low_dpi = LOW_PIXELS_PER_MODULE * MM_PER_INCH / args.module_mm
     with tempfile.TemporaryDirectory(prefix="ocop-bench-scan-") as folder:
         stamps = issue_stamps(Path(folder) / "instance", args.stamps)
         units = stamps.units
@@ -409,6 +410,7 @@ def main() -> None:
                                   module_mm=args.module_mm)
             except LayoutError as error:
                 raise SystemExit(f"--module-mm {args.module_mm:g}: {error}") from None
+            low_dpi = LOW_PIXELS_PER_MODULE * MM_PER_INCH / plan.module_mm
             pdf_path = Path(folder) / "stamps.pdf"
             PdfLabelWriter(layout, plan).write(pdf_path, units, title="bench/scan.py")
             prepared = time.perf_counter() - started

@@ -22,11 +22,14 @@ from PIL import Image, ImageDraw
 from stamps.code import short_code
 from stamps.demo import DEMO_PASSPHRASE, run_demo
 from stamps.instance import Instance
-from stamps.printing.jobs import parse_format
-from stamps.printing.fonts import text_width_mm
-from stamps.printing.label import BatchTexts, StampUnit, plan_label
+from stamps import registry
+from stamps.printing.jobs import PrintJob, parse_format, pdf_file_parts
+from stamps.printing.fonts import POINTS_PER_MM, text_width_mm
+from stamps.printing.label import (MIN_READABLE_PT, NAME_EXTRA_PT, BatchTexts, LabelPlan, StampUnit, TextLine,
+                                   plan_label, whole_dot_modules)
 from stamps.printing.layout import LAYOUTS, LayoutError, custom_sheet
 from stamps.printing.pdf import page_qr_paths
+from stamps.qr import QUIET_ZONE_MODULES
 from stamps.printing.symbols import QRMatrix
 from stamps.verify import Result
 from tests.test_cli import assert_error, invoke, ok
@@ -266,12 +269,31 @@ def test_a_character_the_font_lacks_is_refused_by_name() -> None:
 def test_large_jobs_split_into_files_of_full_sheets(demo_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import stamps.printing.pdf as pdf
 
-    monkeypatch.setattr(pdf, "MAX_LABELS_PER_FILE", 50)  # 2 sheets of 24 per file
+    monkeypatch.setattr(pdf, "MAX_LABELS_PER_FILE", 50)  # files of 2 sheets of 24 once a job is over 50
     folder = issue(demo_root, tmp_path / "split", 100, "pdf:a4-24")
     files = sorted(folder.glob("stamps-*.pdf"))
     assert [path.name for path in files] == ["stamps-0001.pdf", "stamps-0002.pdf", "stamps-0003.pdf"]
     counts = [[len(found) for found in decoded_pages(path, 203)] for path in files]
     assert counts == [[24, 24], [24, 24], [4]]
+    at_limit = issue(demo_root, tmp_path / "at-limit", 50, "pdf:a4-24")
+    assert sorted(path.name for path in at_limit.glob("*.pdf")) == ["stamps.pdf"]
+    assert [len(found) for found in decoded_pages(at_limit / "stamps.pdf", 203)] == [24, 24, 2]
+
+
+@pytest.mark.parametrize(("count", "per_page", "sizes"), [
+    (0, 24, []), (1, 24, [1]), (9_999, 24, [9_999]), (10_000, 24, [10_000]), (10_001, 24, [9_984, 17]),
+    (19_968, 24, [9_984, 9_984]), (19_969, 24, [9_984, 9_984, 1]), (20_000, 24, [9_984, 9_984, 32]),
+    (10_000, 40, [10_000]), (10_001, 40, [10_000, 1]), (10_001, 21, [9_996, 5]), (10_000, 14, [10_000]),
+    (10_001, 1, [10_000, 1]), (30_000, 1, [10_000, 10_000, 10_000])])
+def test_a_pdf_file_holds_up_to_10000_labels_then_whole_sheets(count: int, per_page: int, sizes: list[int]) -> None:
+    """docs/printing.md: up to 10,000 labels are one file; a larger job is files of whole sheets of at most 10,000."""
+    from stamps.printing.pdf import MAX_LABELS_PER_FILE
+
+    parts = list(pdf_file_parts(range(count), per_page, MAX_LABELS_PER_FILE))
+    assert [len(part) for part in parts] == sizes
+    assert [item for part in parts for item in part] == list(range(count))
+    if len(parts) > 1:
+        assert all(len(part) % per_page == 0 and len(part) <= MAX_LABELS_PER_FILE for part in parts[:-1])
 
 
 def test_progress_counts_every_output(demo_root: Path, tmp_path: Path) -> None:
@@ -303,3 +325,154 @@ def test_pdf_paths_of_large_symbols_use_three_digit_numbers() -> None:
     for x, y, width in re.findall(rb"\s*(\d+)\s+(\d+)\s+(\d+) 1 re", ops):
         dark |= {(int(x) + step, int(y)) for step in range(int(width))}
     assert dark == {(x, y) for y in range(101) for x in range(101) if matrix.is_dark(x, y)}
+
+
+# ---------------------------------------------------------------------------------------------------
+# the label plan: the largest whole-dot module with readable text, the content centred
+# ---------------------------------------------------------------------------------------------------
+DOTS_PER_MM = {203: 8, 300: 12}
+
+
+def demo_job(root: Path, fmt: str, dpi: int = 203, module_mm: float | None = None) -> tuple[PrintJob, LabelPlan]:
+    """The job ``issue`` builds for the demo batch, and its plan for *fmt*."""
+    instance = Instance.open(root, read_only=True)
+    try:
+        batch = registry.find_batch(instance.store, LOT)
+    finally:
+        instance.close()
+    output = parse_format(fmt)
+    job = PrintJob((output,), batch, BASE_URL, module_mm, dpi)
+    return job, job.plans()[output.name]
+
+
+def widest_lines(plan: LabelPlan) -> list[TextLine]:
+    """Every line of the plan, the unit lines with the example (widest) text the plan was fitted for."""
+    return [*plan.shared_lines, plan.serial_slot, plan.code_slot]
+
+
+def content_box(plan: LabelPlan) -> tuple[float, float, float, float]:
+    """left, top, right, bottom (mm) of what is printed: the QR symbol (without its white quiet zone) and the
+    text lines (advance widths; from a line's ascent, size x 0.8 x LINE_SPACING above its baseline, to its
+    descent)."""
+    quiet = QUIET_ZONE_MODULES * plan.module_mm
+    symbol = plan.qr_modules * plan.module_mm
+    left, top = plan.qr_left_mm + quiet, plan.qr_top_mm + quiet
+    lines = widest_lines(plan)
+    line_height = [line.size_pt * 1.22 / POINTS_PER_MM for line in lines]
+    text = (min(line.x_mm for line in lines), lines[0].baseline_mm - 0.8 * line_height[0],
+            max(line.x_mm + text_width_mm(line.text, line.size_pt, bold=line.bold) for line in lines),
+            lines[-1].baseline_mm + 0.2 * line_height[-1])
+    return min(left, text[0]), min(top, text[1]), max(left + symbol, text[2]), max(top + symbol, text[3])
+
+
+def text_block_width(lines: list[TextLine]) -> float:
+    return max(text_width_mm(line.text, line.size_pt, bold=line.bold) for line in lines)
+
+
+def text_sizes(plan: LabelPlan) -> list[float]:
+    return [line.size_pt - (NAME_EXTRA_PT if line.bold else 0) for line in widest_lines(plan)]
+
+
+def test_the_default_a4_24_label_uses_a_large_module_and_centres_its_content(demo_root: Path) -> None:
+    _, plan = demo_job(demo_root, "pdf")
+    width, height = plan.label_mm
+    assert plan.module_mm >= 0.5 and (plan.module_mm * 8).is_integer()  # DENSO's 4 dots or more, whole 203 dpi dots
+    assert min(text_sizes(plan)) >= MIN_READABLE_PT
+    left, top, right, bottom = content_box(plan)
+    assert abs(left - (width - right)) < 0.01 and abs(top - (height - bottom)) < 0.01
+    quiet = QUIET_ZONE_MODULES * plan.module_mm
+    symbol_middle = plan.qr_top_mm + quiet + plan.qr_modules * plan.module_mm / 2
+    lines = widest_lines(plan)
+    first_top = lines[0].baseline_mm - 0.8 * lines[0].size_pt * 1.22 / POINTS_PER_MM
+    last_bottom = lines[-1].baseline_mm + 0.2 * lines[-1].size_pt * 1.22 / POINTS_PER_MM
+    assert abs((first_top + last_bottom) / 2 - symbol_middle) < 0.01  # the text block centred against the QR
+    assert min(line.x_mm for line in lines) >= plan.qr_left_mm + plan.qr_side_mm - 1e-9  # clear of the quiet zone
+
+
+def test_the_rendered_default_label_is_centred_on_its_sticker(demo_root: Path, tmp_path: Path) -> None:
+    """Measured on the page PDFium draws: equal margins above and below, the text block centred against the QR,
+    and left and right margins equal for the widest short code the batch can print (a narrower check character
+    only widens the right margin by how much narrower the printed text block is)."""
+    folder = issue(demo_root, tmp_path / "centred", 1, "pdf")
+    [(serial, code)] = issued_codes(folder).values()
+    _, plan = demo_job(demo_root, "pdf")
+    layout = LAYOUTS["a4-24"]
+    document = pdfium.PdfDocument(str(folder / "stamps.pdf"))
+    try:
+        page = document[0].render(scale=600 / 72, grayscale=True).to_pil()
+    finally:
+        document.close()
+    per_mm = 600 / 25.4
+    slot = next(layout.slots(1))
+    width, height = layout.label_mm
+    label = page.crop(tuple(round(value * per_mm) for value in (slot.x_mm, slot.y_mm, slot.x_mm + width,
+                                                                 slot.y_mm + height)))
+    ink = label.point(lambda value: 255 if value < 128 else 0)
+    symbol_right = round((plan.qr_left_mm + plan.qr_side_mm) * per_mm)
+    box, qr, text = (ink.getbbox(), ink.crop((0, 0, symbol_right, ink.height)).getbbox(),
+                     ink.crop((symbol_right, 0, ink.width, ink.height)).getbbox())
+    assert box is not None and qr is not None and text is not None
+    left, top, right, bottom = (value / per_mm for value in (box[0], box[1], ink.width - box[2], ink.height - box[3]))
+    assert abs(top - bottom) < 0.2 and min(top, bottom) > 4.0, (top, bottom)  # before: 8.1 mm above, 8.6 below
+    assert abs((text[1] + text[3]) / 2 - (qr[1] + qr[3]) / 2) / per_mm < 0.6  # the text centred against the QR
+    printed = [*plan.shared_lines, *plan.unit_lines(StampUnit(serial, "", code))]
+    narrower = text_block_width(widest_lines(plan)) - text_block_width(printed)
+    assert -0.2 < right - narrower - left < 0.4, (left, right, narrower)  # before: 2.7 mm left, 11 mm right
+    assert left >= QUIET_ZONE_MODULES * plan.module_mm - 0.05
+
+
+@pytest.mark.parametrize("dpi", [203, 300])
+@pytest.mark.parametrize("fmt", [f"pdf:{name}" for name in LAYOUTS] + ["zpl", "tspl", "zpl:30x40", "pdf:roll-40x60"])
+def test_the_automatic_module_is_the_largest_whole_dot_size_that_keeps_the_text_readable(
+        demo_root: Path, fmt: str, dpi: int) -> None:
+    job, plan = demo_job(demo_root, fmt, dpi)
+    texts = BatchTexts.from_record(job.batch.record)
+    example = StampUnit(texts.quantity, "", plan.code_slot.text.removeprefix("Mã: "))
+    dots = plan.module_mm * DOTS_PER_MM[dpi]
+    assert abs(dots - round(dots)) < 1e-9
+    larger = [size for size in whole_dot_modules(DOTS_PER_MM[dpi]) if size > plan.module_mm + 1e-9]
+    for size in larger:  # each larger module leaves the text too small, or no room for the QR at all
+        try:
+            bigger = plan_label(plan.label_mm, plan.qr_modules, texts, example, size)
+        except LayoutError:
+            continue
+        assert min(text_sizes(bigger)) < MIN_READABLE_PT, size
+    readable = min(text_sizes(plan)) >= MIN_READABLE_PT
+    assert readable or plan.module_mm == whole_dot_modules(DOTS_PER_MM[dpi])[-1]  # else the smallest, text shrinks
+    assert_centred_and_clear(plan)
+
+
+def assert_centred_and_clear(plan: LabelPlan) -> None:
+    """The QR and its quiet zone on the label, the text clear of the quiet zone and 1.2 mm inside the edge, and the
+    content centred both ways."""
+    width, height = plan.label_mm
+    side = plan.qr_side_mm
+    assert 0 <= plan.qr_left_mm and plan.qr_left_mm + side <= width + 1e-9
+    assert 0 <= plan.qr_top_mm and plan.qr_top_mm + side <= height + 1e-9
+    for line in widest_lines(plan):
+        line_height = line.size_pt * 1.22 / POINTS_PER_MM
+        line_box = (line.x_mm, line.baseline_mm - 0.8 * line_height,
+                    line.x_mm + text_width_mm(line.text, line.size_pt, bold=line.bold), line.baseline_mm + 0.2 * line_height)
+        assert 1.2 - 1e-9 <= line_box[0] and line_box[2] <= width - 1.2 + 1e-9
+        assert 1.2 - 1e-9 <= line_box[1] and line_box[3] <= height - 1.2 + 1e-9
+        assert (line_box[0] >= plan.qr_left_mm + side - 1e-9 or line_box[1] >= plan.qr_top_mm + side - 1e-9), line
+    left, top, right, bottom = content_box(plan)
+    assert abs(left - (width - right)) < 0.01 and abs(top - (height - bottom)) < 0.01
+
+
+def test_module_mm_still_fixes_the_module(demo_root: Path) -> None:
+    for fmt in ("pdf", "pdf:a4-14", "pdf:roll-50x30"):
+        assert demo_job(demo_root, fmt, module_mm=0.4)[1].module_mm == 0.4
+    assert demo_job(demo_root, "zpl", 300, module_mm=0.375)[1].module_mm == 5 / 12  # whole dots, rounded up
+    job, _ = demo_job(demo_root, "pdf", module_mm=0.4)
+    assert job.image_module_mm == 0.4 and demo_job(demo_root, "pdf")[0].image_module_mm == 0.5
+
+
+def test_module_mm_given_on_the_command_line_is_printed(demo_root: Path, tmp_path: Path) -> None:
+    folder = issue(demo_root, tmp_path / "fixed", 2, "pdf:a4-24", extra=("--module-mm", "0.375"))
+    document = pdfium.PdfDocument(str(folder / "stamps.pdf"))
+    try:
+        matrix = [obj.get_matrix() for obj in document[0].get_objects() if obj.type == pdfium.raw.FPDF_PAGEOBJ_PATH]
+    finally:
+        document.close()
+    assert matrix and {round(abs(item.a) / POINTS_PER_MM, 4) for item in matrix} == {0.375}

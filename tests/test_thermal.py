@@ -2,9 +2,10 @@
 
 Nothing is compared byte for byte: the tests parse each job like a printer
 would (label blocks, field origins, graphic sizes, QR commands), decode the
-text graphics back to images, and draw each label the way the printer's own
-QR command would (zxing-cpp's automatic encoder for ZPL's ``MA`` input, segno
-from the manual segments for TSPL), then read the QR back with zxing-cpp.
+graphics back to images (ZPL's QR is one of them), draw TSPL's QR the way the
+printer's own command would (segno from the manual segments), then read the
+QR back with zxing-cpp. tests/test_zpl_emulator.py renders whole ZPL jobs with
+an independent emulator instead.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import pytest
 import segno
 import zxingcpp
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image, ImageChops, ImageDraw, ImageFont
 from segno import consts
 
@@ -27,6 +30,7 @@ from stamps.errors import StampError
 from stamps.printing import thermal
 from stamps.printing.fonts import BOLD, FONT_FILES, POINTS_PER_MM, REGULAR
 from stamps.printing.label import MIN_MODULE_MM, BatchTexts, LabelPlan, StampUnit, TextLine, plan_label
+from stamps.printing.symbols import bulk_matrix, reference_matrix
 from stamps.printing.thermal import ThermalError
 from stamps.qr import QUIET_ZONE_MODULES
 from stamps.url import code_url, qr_segments
@@ -91,26 +95,53 @@ def zpl_number(label: str, command: str) -> int:
 def zpl_fields(label: str) -> list[tuple[int, int, str, str]]:
     """(x, y, command, rest) of each ``^FO x,y ^<command> ... ^FS`` field."""
     return [(int(x), int(y), command, rest)
-            for x, y, command, rest in re.findall(r"\^FO(\d+),(\d+)\^(GFA|BQ)(.*?)\^FS", label, re.S)]
+            for x, y, command, rest in re.findall(r"\^FO(\d+),(\d+)\^([A-Z]{2}A?)(.*?)\^FS", label, re.S)]
+
+
+def zpl_hex_rows(data: str, per_row: int) -> bytes:
+    """ZPL's ASCII graphic data as bytes: hexadecimal digits, ``,`` (the row's rest is zeros), ``:`` (the row before
+    again); the other compression characters are not expected from our writer."""
+    width, rows, row = 2 * per_row, [], ""
+    for char in data:
+        if char == ":":
+            assert rows and not row, "':' repeats a row that does not exist"
+            rows.append(rows[-1])
+        elif char == ",":
+            rows.append(row.ljust(width, "0"))
+            row = ""
+        else:
+            assert char in "0123456789ABCDEF", char
+            row += char
+            if len(row) == width:
+                rows.append(row)
+                row = ""
+    assert not row, "a row left unfinished"
+    return bytes.fromhex("".join(rows))
 
 
 def zpl_graphic(rest: str) -> Image.Image:
     """A ^GFA field back to a 1-bit image (ink = 1), after checking its declared sizes against its data."""
-    match = re.fullmatch(r",(\d+),(\d+),(\d+),([0-9A-F]+)", rest.strip())
+    match = re.fullmatch(r",(\d+),(\d+),(\d+),([0-9A-F,:]+)", rest.strip())
     assert match, rest[:40]
-    binary, total, per_row, data = int(match[1]), int(match[2]), int(match[3]), bytes.fromhex(match[4])
+    binary, total, per_row = int(match[1]), int(match[2]), int(match[3])
+    data = zpl_hex_rows(match[4], per_row)
     assert binary == total == len(data) and total % per_row == 0
     return Image.frombytes("1", (per_row * 8, total // per_row), data)
 
 
-def zpl_qr(label: str) -> tuple[int, int, int, str]:
-    """(x, y, dots per module, data) of the label's one QR field."""
-    fields = [field for field in zpl_fields(label) if field[2] == "BQ"]
-    assert len(fields) == 1 and label.count("^BQ") == 1
-    x, y, _, rest = fields[0]
-    match = re.fullmatch(r"N,2,(\d+),M\^FDMA,(.*)", rest.strip())
-    assert match, rest
-    return x, y, int(match[1]), match[2]
+def zpl_graphics(label: str) -> list[tuple[int, int, Image.Image]]:
+    """(x, y, ink) of every field, after checking that every field is a ^GFA graphic (no printer barcode command)."""
+    fields = zpl_fields(label)
+    assert {command for _, _, command, _ in fields} == {"GFA"} and label.count("^FO") == len(fields)
+    return [(x, y, zpl_graphic(rest)) for x, y, _, rest in fields]
+
+
+def zpl_qr(label: str, plan: LabelPlan, dpi: int) -> tuple[int, int, Image.Image]:
+    """(x, y, ink) of the label's one QR graphic: the one as tall as the QR with its quiet zone at the printed module."""
+    side = plan.qr_side_mm * thermal.DOTS_PER_MM[dpi]
+    found = [graphic for graphic in zpl_graphics(label) if abs(graphic[2].height - side) <= 1]
+    assert len(found) == 1
+    return found[0]
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -207,13 +238,6 @@ def print_symbol(canvas: Image.Image, x: int, y: int, symbol: Image.Image, modul
     canvas.paste(0, (x, y), dark)
 
 
-def zxing_symbol(data: str) -> Image.Image:
-    """What ZPL's automatic input builds, emulated by zxing-cpp's automatic encoder (level M)."""
-    barcode = zxingcpp.create_barcode(data, zxingcpp.BarcodeFormat.QRCode, ec_level="M")
-    image = barcode.to_image(scale=1, add_quiet_zones=False)
-    return Image.frombytes("L", (image.shape[1], image.shape[0]), bytes(memoryview(image)))  # type: ignore[arg-type]
-
-
 def segno_symbol(segments: list[tuple[str, str]]) -> Image.Image:
     """What TSPL's manual input builds: exactly these segments, level M (segno)."""
     modes = {"byte": consts.MODE_BYTE, "alphanumeric": consts.MODE_ALPHANUMERIC}
@@ -230,17 +254,22 @@ def read_qr(canvas: Image.Image) -> list[str]:
 
 
 def emulate_zpl(job: bytes, plan: LabelPlan, dpi: int) -> Iterator[tuple[Image.Image, Image.Image]]:
-    """Each label printed: (the text graphics alone, the whole label with its QR)."""
+    """Each label printed: (the text graphics alone, the whole label with its QR graphic)."""
     for label in zpl_formats(job):
         canvas = blank_label(plan, dpi)
-        for x, y, command, rest in zpl_fields(label):
-            if command == "GFA":
-                print_ink(canvas, x, y, zpl_graphic(rest))
+        qr = zpl_qr(label, plan, dpi)
+        for x, y, ink in zpl_graphics(label):
+            if (x, y, ink) != qr:
+                print_ink(canvas, x, y, ink)
         text_only = canvas.copy()
-        x, y, module, data = zpl_qr(label)
-        drop = int(re.findall(r"\^BY2,3,(\d+)", label)[0])  # the firmware prints ^FO ^BQ this much lower
-        print_symbol(canvas, x, y + drop, zxing_symbol(data), module, plan, dpi)
+        quiet_zone_clear_of_text(canvas, qr[0], qr[1], qr[2].height)
+        print_ink(canvas, *qr)
         yield text_only, canvas
+
+
+def quiet_zone_clear_of_text(canvas: Image.Image, x: int, y: int, side: int) -> None:
+    box = (max(0, x), max(0, y), min(canvas.width, x + side), min(canvas.height, y + side))
+    assert canvas.crop(box).getextrema() == (255, 255), "text inside the QR's quiet zone"
 
 
 def emulate_tspl(job: bytes, plan: LabelPlan, dpi: int) -> Iterator[tuple[Image.Image, Image.Image]]:
@@ -310,27 +339,46 @@ def test_a_plan_laid_out_for_a_smaller_module_is_refused() -> None:
 # ZPL
 # ---------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("dpi", [203, 300, 600])
-def test_zpl_has_one_format_per_stamp_with_the_printers_own_qr(dpi: int) -> None:
+def test_zpl_has_one_format_per_stamp_with_the_qr_as_a_graphic(dpi: int) -> None:
     plan = thermal_plan(dpi)
     per_mm = thermal.DOTS_PER_MM[dpi]
     formats = zpl_formats(zpl_job(plan, dpi))
     assert len(formats) == len(UNITS)
-    for label, unit in zip(formats, UNITS):
+    for label in formats:
         width, length = zpl_number(label, "PW"), zpl_number(label, "LL")
         assert (width, length) == (round(plan.label_mm[0] * per_mm), round(plan.label_mm[1] * per_mm))
         assert "^CI28" in label and "^LH0,0" in label and zpl_number(label, "PQ") == 1
-        assert len(re.findall(r"\^BY", label)) == 1
-        x, y, module, data = zpl_qr(label)
-        assert data == unit.url
-        assert module / per_mm >= max(MIN_MODULE_MM, 0.375 - 1e-9) and module == thermal.printer_module_dots(0.375, dpi)
-        fields = zpl_fields(label)
-        assert len(fields) == len(plan.shared_lines) + 2 + 1 == label.count("^FO") == label.count("^FS")
-        for fx, fy, command, rest in fields:
-            assert 0 <= fx < width and 0 <= fy < length
-            if command == "GFA":
-                graphic = zpl_graphic(rest)
-                ink = graphic.getbbox()
-                assert ink is not None and fx + ink[2] <= width and fy + graphic.height <= length
+        assert "^BQ" not in label and "^BY" not in label  # the printer draws no barcode of its own
+        graphics = zpl_graphics(label)
+        assert len(graphics) == len(plan.shared_lines) + 2 + 1 == label.count("^FS")
+        for x, y, graphic in graphics:
+            ink = graphic.getbbox()
+            assert 0 <= x < width and 0 <= y < length
+            assert ink is not None and x + ink[2] <= width and y + graphic.height <= length
+
+
+@pytest.mark.parametrize("dpi", [203, 300, 600])
+def test_zpl_qr_graphic_is_the_reference_checked_matrix_at_whole_dots(dpi: int) -> None:
+    """Each module a square of whole dots, the quiet zone white, at the plan's place: exactly our own symbol."""
+    plan = thermal_plan(dpi)
+    per_mm = thermal.DOTS_PER_MM[dpi]
+    module = thermal.printer_module_dots(plan.module_mm, dpi)
+    for label, unit in zip(zpl_formats(zpl_job(plan, dpi)), UNITS):
+        x, y, ink = zpl_qr(label, plan, dpi)
+        assert (x, y) == (round(plan.qr_left_mm * per_mm), round(plan.qr_top_mm * per_mm))
+        side = (plan.qr_modules + 2 * QUIET_ZONE_MODULES) * module
+        assert ink.height == side and ink.crop((0, 0, side, side)).getbbox() == (
+            QUIET_ZONE_MODULES * module, QUIET_ZONE_MODULES * module, side - QUIET_ZONE_MODULES * module,
+            side - QUIET_ZONE_MODULES * module)
+        assert ink.crop((side, 0, ink.width, side)).getbbox() is None  # the padding to whole bytes is white
+        matrix = bulk_matrix(unit.url)
+        assert matrix.size == reference_matrix(unit.url).size == plan.qr_modules
+        quiet = QUIET_ZONE_MODULES * module
+        for row in range(matrix.size):
+            for column in range(matrix.size):
+                dots = ink.crop((quiet + column * module, quiet + row * module,
+                                 quiet + (column + 1) * module, quiet + (row + 1) * module)).getextrema()
+                assert dots == ((255, 255) if matrix.is_dark(column, row) else (0, 0))
 
 
 def test_zpl_graphics_are_the_labels_lines_as_pillow_draws_them() -> None:
@@ -349,14 +397,16 @@ def test_zpl_labels_print_a_qr_that_reads_back_to_the_stamp(dpi: int, label_mm: 
     assert printed == [[unit.url] for unit in UNITS]
 
 
-def test_zpl_pins_the_bar_code_height_its_qr_is_lowered_by() -> None:
-    plan = thermal_plan(203)
-    label = zpl_formats(zpl_job(plan))[0]
-    per_mm = thermal.DOTS_PER_MM[203]
-    x, y, module, _ = zpl_qr(label)
-    symbol_top = round(plan.qr_top_mm * per_mm) + QUIET_ZONE_MODULES * module
-    assert label.index("^BY2,3,1") < label.index("^BQ") and y == symbol_top - thermal.ZPL_QR_DROP_DOTS == symbol_top - 1
-    assert x == round(plan.qr_left_mm * per_mm) + QUIET_ZONE_MODULES * module
+@settings(max_examples=80, deadline=None)
+@given(st.integers(1, 6).flatmap(lambda width: st.lists(
+    st.sampled_from([bytes(width), b"\xff" * width, bytes([0x80]) + bytes(width - 1), bytes(width - 1) + b"\x01",
+                     bytes(range(16, 16 + width))]) | st.binary(min_size=width, max_size=width), min_size=1, max_size=8)))
+def test_zpl_graphic_data_decodes_to_the_same_rows(rows: list[bytes]) -> None:
+    """The compressed form (``,`` for trailing zeros, ``:`` for a repeated row) holds exactly the rows given."""
+    bitmap = thermal.Bitmap(0, 0, len(rows[0]) * 8, len(rows[0]), len(rows), b"".join(rows))
+    data = thermal.zpl_graphic_data(bitmap)
+    assert zpl_hex_rows(data, len(rows[0])) == bitmap.ink
+    assert len(data) <= 2 * len(bitmap.ink)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -400,6 +450,16 @@ def test_tspl_labels_print_a_qr_that_reads_back_to_the_stamp(dpi: int, label_mm:
     assert printed == [[unit.url] for unit in UNITS]
 
 
+@pytest.mark.parametrize("dpi", [203, 300])
+@pytest.mark.parametrize("label_mm", [(50, 30), (60, 40), (30, 40)])
+def test_automatic_plans_print_whole_dots_and_read_back(dpi: int, label_mm: tuple[float, float]) -> None:
+    """The default plan (no --module-mm) is already whole dots, so both printers print it exactly as planned."""
+    plan = plan_label(label_mm, 45, TEXTS, stamp_unit(TEXTS.quantity), dots_per_mm=thermal.DOTS_PER_MM[dpi])
+    assert thermal.printer_module_mm(plan.module_mm, dpi) == plan.module_mm
+    for job, emulate in ((zpl_job(plan, dpi), emulate_zpl), (tspl_job(plan, dpi), emulate_tspl)):
+        assert [read_qr(canvas) for _, canvas in emulate(job, plan, dpi)] == [[unit.url] for unit in UNITS]
+
+
 # ---------------------------------------------------------------------------------------------------
 # both writers
 # ---------------------------------------------------------------------------------------------------
@@ -411,7 +471,7 @@ def test_shared_lines_are_rendered_once_per_batch(write: Writer, monkeypatch: py
     rendered: list[str] = []
     render = thermal.render_line
 
-    def counting(line: TextLine, dpi: int) -> thermal.LineBitmap:
+    def counting(line: TextLine, dpi: int) -> thermal.Bitmap:
         rendered.append(line.text)
         return render(line, dpi)
 

@@ -13,15 +13,16 @@ from pathlib import Path
 
 from PIL import Image
 
-from stamps.printing.label import DEFAULT_MODULE_MM, StampUnit
+from stamps.printing.label import StampUnit
 from stamps.printing.symbols import QRMatrix
 from stamps.qr import QUIET_ZONE_MODULES
 
 PNG_DPI = 600
+IMAGE_MODULE_MM = 0.5  # without --module-mm: DENSO Wave's 4 dots of a 203 dpi printer (images have no label to fill)
 SVG_NAMESPACE = "http://www.w3.org/2000/svg"
 
 
-def svg_bytes(matrix: QRMatrix, unit: StampUnit, module_mm: float = DEFAULT_MODULE_MM) -> bytes:
+def svg_bytes(matrix: QRMatrix, unit: StampUnit, module_mm: float = IMAGE_MODULE_MM) -> bytes:
     """A standalone SVG of *module_mm* per module: one path of the dark runs, on a white quiet zone."""
     side = matrix.size_with_quiet_zone
     root = ElementTree.Element("svg", {"xmlns": SVG_NAMESPACE, "width": f"{side * module_mm:g}mm",
@@ -35,12 +36,12 @@ def svg_bytes(matrix: QRMatrix, unit: StampUnit, module_mm: float = DEFAULT_MODU
     return ElementTree.tostring(root, encoding="utf-8", xml_declaration=True)
 
 
-def png_pixels_per_module(module_mm: float = DEFAULT_MODULE_MM) -> int:
+def png_pixels_per_module(module_mm: float = IMAGE_MODULE_MM) -> int:
     """Whole pixels per module at 600 dpi, rounded up so the printed module is never smaller than asked."""
     return math.ceil(module_mm * PNG_DPI / 25.4 - 1e-9)
 
 
-def save_png(matrix: QRMatrix, path: Path, module_mm: float = DEFAULT_MODULE_MM) -> None:
+def save_png(matrix: QRMatrix, path: Path, module_mm: float = IMAGE_MODULE_MM) -> None:
     """A 1-bit PNG at 600 dpi with the quiet zone (Pillow writes it)."""
     scale = png_pixels_per_module(module_mm)
     symbol = Image.frombytes("L", (matrix.size, matrix.size), matrix.modules)

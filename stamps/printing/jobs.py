@@ -17,11 +17,11 @@ import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from stamps.code import short_code
 from stamps.issuance import IssuedCode
-from stamps.printing.label import DEFAULT_MODULE_MM, BatchTexts, LabelPlan, StampUnit, check_module_size, plan_label
+from stamps.printing.label import BatchTexts, LabelPlan, StampUnit, check_module_size, plan_label
 from stamps.printing.layout import DEFAULT_SHEET, LAYOUTS, Layout, LayoutError, custom_roll, custom_sheet
 from stamps.printing.symbols import BulkEncoder
 from stamps.qr import stamp_qr_version
@@ -101,7 +101,7 @@ class PrintJob:
     formats: tuple[OutputFormat, ...]
     batch: StoredBatch
     base_url: str
-    module_mm: float = DEFAULT_MODULE_MM
+    module_mm: float | None = None  # None: the largest whole-dot module each label has room for (label.plan_label)
     dpi: int = 203
     workers: int = 1  # processes that encode QR symbols for PDFs (see encoding_workers)
 
@@ -110,7 +110,8 @@ class PrintJob:
             from stamps.printing import thermal
 
             thermal.dots_per_mm(self.dpi, {"zpl": thermal.ZPL_DPIS, "tspl": thermal.TSPL_DPIS}[kind])
-        check_module_size(self.module_mm)
+        if self.module_mm is not None:
+            check_module_size(self.module_mm)
         kinds = [fmt.kind for fmt in self.formats]
         repeated = sorted({kind for kind in kinds if kinds.count(kind) > 1})
         if repeated:
@@ -135,16 +136,27 @@ class PrintJob:
         """A label plan per format that lays out labels, fitted for the batch's widest serial."""
         texts = BatchTexts.from_record(self.batch.record)
         widest = StampUnit(texts.quantity, "", short_code(self.batch.signed.digest_prefix, texts.quantity))
-        return {fmt.name: plan_label(fmt.layout.label_mm, self.qr_modules, texts, widest, self._module_mm_for(fmt))
+        from stamps.printing.thermal import dots_per_mm
+
+        return {fmt.name: plan_label(fmt.layout.label_mm, self.qr_modules, texts, widest, self._module_mm_for(fmt),
+                                     dots_per_mm=dots_per_mm(self.dpi))
                 for fmt in self.formats if fmt.layout is not None}
 
-    def _module_mm_for(self, fmt: OutputFormat) -> float:
-        """A thermal printer prints whole dots: the module it really prints (e.g. 0.375 mm is 5 dots = 0.417 at 300 dpi)."""
-        if fmt.kind in ("zpl", "tspl"):
+    def _module_mm_for(self, fmt: OutputFormat) -> float | None:
+        """A thermal printer prints whole dots: the module it really prints for --module-mm (0.375 mm is 5 dots =
+        0.417 mm at 300 dpi); None (automatic) for every format when --module-mm is not given."""
+        if fmt.kind in ("zpl", "tspl") and self.module_mm is not None:
             from stamps.printing.thermal import printer_module_mm
 
             return printer_module_mm(self.module_mm, self.dpi)
         return self.module_mm
+
+    @property
+    def image_module_mm(self) -> float:
+        """The module of SVG and PNG images, which have no label to fill: --module-mm, or IMAGE_MODULE_MM."""
+        from stamps.printing.images import IMAGE_MODULE_MM
+
+        return self.module_mm if self.module_mm is not None else IMAGE_MODULE_MM
 
 
 def encoding_workers(count: int) -> int:
@@ -197,15 +209,13 @@ def _write_format(folder: Path, fmt: OutputFormat, plan: LabelPlan | None, units
 
 def _write_pdfs(folder: Path, layout: Layout, plan: LabelPlan, units: Iterator[StampUnit], job: PrintJob,
                 encoder: BulkEncoder, progress: Callable[[int], None]) -> list[Path]:
-    """stamps.pdf, or stamps-0001.pdf, stamps-0002.pdf, ... of at most MAX_LABELS_PER_FILE labels each, every file
-    but the last ending on a full sheet."""
+    """stamps.pdf, or stamps-0001.pdf, stamps-0002.pdf, ... as pdf_file_parts splits the job."""
     from stamps.printing.pdf import MAX_LABELS_PER_FILE, PdfLabelWriter
 
     writer = PdfLabelWriter(layout, plan, encoder, job.workers)
     title = f"{job.batch.record['product']['name']} - {job.batch.record['batch']['lot_code']}"
-    per_file = max(layout.per_page, MAX_LABELS_PER_FILE // layout.per_page * layout.per_page)
     paths: list[Path] = []
-    while part := list(itertools.islice(units, per_file)):  # one file's units (at most 10,000) at a time
+    for part in pdf_file_parts(units, layout.per_page, MAX_LABELS_PER_FILE):  # one file's units at a time
         path = folder / f"stamps-{len(paths) + 1:04d}.pdf"
         writer.write(path, part, title=title, progress=progress)
         with open(path, "rb") as handle:
@@ -214,6 +224,24 @@ def _write_pdfs(folder: Path, layout: Layout, plan: LabelPlan, units: Iterator[S
     if len(paths) == 1:
         paths = [paths[0].rename(folder / "stamps.pdf")]
     return paths
+
+
+Item = TypeVar("Item")
+
+
+def pdf_file_parts(items: Iterable[Item], per_page: int, limit: int) -> Iterator[list[Item]]:
+    """The items of each PDF file: all in one file when there are at most *limit*; more are split into files of as
+    many whole sheets of *per_page* as *limit* holds, so every file but the last ends on a full sheet."""
+    iterator = iter(items)
+    first = list(itertools.islice(iterator, limit + 1))
+    if len(first) <= limit:
+        if first:
+            yield first
+        return
+    per_file = max(per_page, limit // per_page * per_page)
+    rest = itertools.chain(first, iterator)
+    while part := list(itertools.islice(rest, per_file)):
+        yield part
 
 
 def _write_images(target: Path, kind: str, units: Iterable[StampUnit], job: PrintJob, encoder: BulkEncoder,
@@ -225,9 +253,9 @@ def _write_images(target: Path, kind: str, units: Iterable[StampUnit], job: Prin
         matrix = encoder.matrix(unit.url)
         path = target / f"{unit.serial:07d}.{kind}"
         if kind == "svg":
-            path.write_bytes(svg_bytes(matrix, unit, job.module_mm))
+            path.write_bytes(svg_bytes(matrix, unit, job.image_module_mm))
         else:
-            save_png(matrix, path, job.module_mm)
+            save_png(matrix, path, job.image_module_mm)
         progress(1)
     return target
 

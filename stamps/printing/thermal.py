@@ -1,9 +1,10 @@
 """Thermal label printers: ZPL (Zebra) and TSPL (TSC, Xprinter), one label per stamp.
 
-The printer draws the QR with its own command, so each label carries the URL
-(about 160 bytes) instead of a bitmap of the symbol; the text goes as 1-bit
-bitmaps because the printers' built-in fonts have no Vietnamese letters. The
-lines every label of a batch shares are rendered once per batch.
+A ZPL label carries the QR as a graphic drawn from our own matrix, so every
+firmware prints exactly the reference symbol; a TSPL label has the printer
+draw the QR with its own command from the reference segments. Text goes as
+1-bit bitmaps because the printers' built-in fonts have no Vietnamese letters.
+The lines every label of a batch shares are rendered once per batch.
 
 Why each choice (sources in brackets; what could not be checked on a printer
 is marked *unverified*):
@@ -15,25 +16,31 @@ is marked *unverified*):
 - QR module. A module is a whole number of dots, rounded up so it is never
   smaller than the label was laid out for; the label must therefore be laid
   out with :func:`printer_module_mm` (0.375 mm is 3 dots at 203 dpi, but 5
-  dots = 0.417 mm at 300 dpi), and the writers refuse a plan whose QR would
-  print larger than its place. More than 10 dots per module is refused rather
-  than risked [ZPL II guide X.10, ^BQ "magnification 1 to 10" (current guides
-  allow 100); Brother's FBPL, a TSPL dialect, QRCODE "cell width 1~10"].
-- ZPL ``^FO`` + ``^BQ`` quirk: the firmware prints the QR lower than the field
-  origin by the current ``^BY`` bar-code height, which persists in the printer
-  between labels (power-up value 10 dots) [u8array/ZPLab PR #401 "The firmware
-  offsets ^FO ^BQ by the printer-persistent ^BY height"; Labelary behaves so,
-  and so do the zebrash (PR #57) and BinaryKits.Zpl (PR #329) emulators].
-  Every label therefore pins ``^BY2,3,1`` (1 dot, the smallest height the ZPL
-  II guide accepts for ^BY) and places the QR one dot higher: a firmware
-  without the quirk would misplace it by 1 dot, not 10. *Unverified* on a
-  printer.
-- ZPL QR data is ``^FDMA,<url>``: level M, automatic input. ZPL has no way to
-  give several character modes in one normal-mode symbol (its "mixed" mode is
-  structured append), so the printer chooses the segments; the reference
-  symbol (byte ``https://``, alphanumeric rest) is version 7, all-byte would be
-  version 9 and outgrow the quiet zone. *Unverified* which one Zebra firmware
-  picks; the tests emulate it with zxing-cpp's automatic encoder.
+  dots = 0.417 mm at 300 dpi; the automatic module of label.plan_label is
+  whole dots already), and the writers refuse a plan whose QR would print
+  larger than its place. More than 10 dots per module is refused rather than
+  risked [Brother's FBPL, a TSPL dialect, QRCODE "cell width 1~10"].
+- ZPL QR as a ``^GFA`` graphic, not ``^BQ``. ZPL's ``^BQ`` has no way to give
+  several character modes in one normal-mode symbol (its "mixed" mode is
+  structured append), so with automatic input (``^FDMA,``) the firmware picks
+  the segments: zebrash (the ``zpl-renderer-js`` package), an independent
+  emulator, drew version 9 instead of the reference version 7 and overlapped
+  the text (0 of 24 labels decoded). The graphic is the bulk encoder's
+  matrix (symbols.py: zxing-cpp, checked against segno's reference size) with
+  its 4-module quiet zone, each module a square of whole dots; the tests
+  render whole jobs with zebrash and decode every label. It also removes the
+  ``^FO`` + ``^BQ`` offset by the printer-persistent ``^BY`` height.
+- ZPL ``^GFA`` bits are 1 = a printed dot, in hexadecimal with the byte count
+  twice ("for ASCII download, the parameter should match parameter c") and
+  the bytes per row [ZPL II guide, ^GF]. Two of ZPL's ASCII compressions
+  shorten the data: "a comma in the data pads the current line with 00"
+  [^GF], and ``:`` repeats the previous line [the ASCII format "follows the
+  format for other download commands", whose "Alternative Data Compression
+  Scheme for ~DG and ~DB Commands" defines it], so a module's repeated dot
+  rows cost one character each (a 300 dpi QR is 3 KB instead of 18 KB).
+  *Unverified* on a printer; zebrash reads both. Every label pins ``^LH0,0``
+  (the label home persists in the printer), ``^CI28`` (UTF-8), ``^PW``/``^LL``
+  (the label in dots) and ``^PQ1``.
 - TSPL QR is Model 2 (``M2``; the manual's default is the original Model 1)
   in manual mode with the reference segments, ``"B0008https://!A<REST>"``, so
   the printer cannot pick a larger version [TSC M23 programming manual,
@@ -45,11 +52,6 @@ is marked *unverified*):
   most significant bit [kubesail/raster-to-tspl-js sets 1 for light pixels;
   LPrint's TSPL driver sends CUPS white-space rasters]; mode 1 (OR) only adds
   dots, so a bitmap's white padding can never erase the QR.
-- ZPL ``^GFA`` bits are 1 = a printed dot, in hexadecimal with the byte count
-  twice ("for ASCII download, the parameter should match parameter c") and
-  the bytes per row [ZPL II guide, ^GF]. Every label pins ``^LH0,0`` (the
-  label home also persists in the printer), ``^CI28`` (UTF-8), ``^PW``/``^LL``
-  (the label in dots) and ``^PQ1``.
 """
 
 from __future__ import annotations
@@ -65,20 +67,19 @@ from PIL import Image, ImageDraw, ImageFont
 
 from stamps.errors import StampError
 from stamps.printing.fonts import BOLD, FONT_FILES, POINTS_PER_MM, REGULAR
-from stamps.printing.label import MIN_MODULE_MM, LabelPlan, StampUnit, TextLine
-from stamps.printing.symbols import reference_matrix
+from stamps.printing.label import MAX_MODULE_DOTS, MIN_MODULE_MM, LabelPlan, StampUnit, TextLine
+from stamps.printing.symbols import BulkEncoder, QRMatrix, reference_matrix
 from stamps.qr import QUIET_ZONE_MODULES
 from stamps.url import MODE_BYTE, qr_segments
 
 DOTS_PER_MM = {203: 8, 300: 12, 600: 24}
 ZPL_DPIS = (203, 300, 600)
 TSPL_DPIS = (203, 300)
-MAX_MODULE_DOTS = 10
-ZPL_QR_DROP_DOTS = 1  # the ^BY height every ZPL label pins; ^FO ^BQ prints the QR this much lower
 DEFAULT_GAP_MM = 2.0
 INK_THRESHOLD = 128  # antialiased glyph coverage (0-255) from which a dot is printed
 _STAMP_URL = re.compile(r"https?://[0-9A-Z$%*+\-./:]+")
 _INK_TABLE = [0] * INK_THRESHOLD + [255] * (256 - INK_THRESHOLD)
+_DARK_TABLE = [255 - value for value in _INK_TABLE]  # a matrix's 0 (dark module) becomes ink
 
 Progress = Callable[[int], None]
 
@@ -102,10 +103,11 @@ class QRPlacement:
 
 
 @dataclasses.dataclass(frozen=True)
-class LineBitmap:
-    """One text line as a 1-bit image at (x, y) dots: rows of *width_bytes*, 1 bits for printed dots, MSB leftmost.
+class Bitmap:
+    """A text line or a QR as a 1-bit image at (x, y) dots: rows of *width_bytes*, 1 bits for printed dots, MSB
+    leftmost.
 
-    *width* is the glyphs' ink width; the rows are padded with white to whole bytes.
+    *width* is the ink width (the glyphs', or the QR's with its quiet zone); rows are padded with white to whole bytes.
     """
 
     x: int
@@ -157,7 +159,7 @@ def qr_placement(plan: LabelPlan, dpi: int) -> QRPlacement:
     return placement
 
 
-def render_line(line: TextLine, dpi: int) -> LineBitmap:
+def render_line(line: TextLine, dpi: int) -> Bitmap:
     """*line* as printer dots: the embedded font at its size, antialiased then cut at INK_THRESHOLD.
 
     The bitmap is the glyphs' ink box, its width padded to whole bytes, placed so the baseline lands on the
@@ -171,8 +173,19 @@ def render_line(line: TextLine, dpi: int) -> LineBitmap:
     image = Image.new("L", (-(-width // 8) * 8, height), 0)
     ImageDraw.Draw(image).text((-left, -top), line.text, fill=255, font=font, anchor="ls")
     ink = image.point(_INK_TABLE, "1").tobytes()
-    return LineBitmap(_dots(line.x_mm, per_mm) + left, _dots(line.baseline_mm, per_mm) + top, width, image.width // 8,
-                      height, ink)
+    return Bitmap(_dots(line.x_mm, per_mm) + left, _dots(line.baseline_mm, per_mm) + top, width, image.width // 8,
+                  height, ink)
+
+
+def qr_bitmap(matrix: QRMatrix, qr: QRPlacement) -> Bitmap:
+    """The symbol and its white quiet zone at *qr*'s place, each module *qr.module_dots* square."""
+    quiet = QUIET_ZONE_MODULES * qr.module_dots
+    side = qr.side + 2 * quiet
+    dark = Image.frombytes("L", (matrix.size, matrix.size), matrix.modules).point(_DARK_TABLE)
+    ink = Image.new("L", (-(-side // 8) * 8, side), 0)
+    ink.paste(dark.resize((qr.side, qr.side), Image.Resampling.NEAREST), (quiet, quiet))
+    bits = ink.convert("1", dither=Image.Dither.NONE).tobytes()  # modules are already black or white
+    return Bitmap(qr.x - quiet, qr.y - quiet, side, ink.width // 8, side, bits)
 
 
 def write_zpl(handle: BinaryIO, plan: LabelPlan, units: Iterable[StampUnit], *, dpi: int = 203,
@@ -180,13 +193,13 @@ def write_zpl(handle: BinaryIO, plan: LabelPlan, units: Iterable[StampUnit], *, 
     """One ZPL format (``^XA`` ... ``^XZ``) per unit into *handle*; returns the number of labels written."""
     per_mm = dots_per_mm(dpi, ZPL_DPIS)
     qr = qr_placement(plan, dpi)
-    head = (f"^XA\n^CI28\n^PW{_dots(plan.label_mm[0], per_mm)}\n^LL{_dots(plan.label_mm[1], per_mm)}\n^LH0,0\n"
-            f"^BY2,3,{ZPL_QR_DROP_DOTS}\n")
+    encoder = BulkEncoder(plan.qr_modules)
+    head = f"^XA\n^CI28\n^PW{_dots(plan.label_mm[0], per_mm)}\n^LL{_dots(plan.label_mm[1], per_mm)}\n^LH0,0\n"
     shared = "".join(_zpl_graphic(_placed_line(plan, line, dpi)) for line in plan.shared_lines)
     count = 0
     for unit in _checked_units(plan, units):
         own = "".join(_zpl_graphic(_placed_line(plan, line, dpi)) for line in plan.unit_lines(unit))
-        symbol = f"^FO{qr.x},{qr.y - ZPL_QR_DROP_DOTS}^BQN,2,{qr.module_dots},M^FDMA,{unit.url}^FS\n"
+        symbol = _zpl_graphic(qr_bitmap(encoder.matrix(unit.url), qr))
         handle.write((head + shared + own + symbol + "^PQ1\n^XZ\n").encode("ascii"))
         count += 1
         if progress:
@@ -232,7 +245,7 @@ def _dots(mm: float, per_mm: int) -> int:
     return round(mm * per_mm)
 
 
-def _placed_line(plan: LabelPlan, line: TextLine, dpi: int) -> LineBitmap:
+def _placed_line(plan: LabelPlan, line: TextLine, dpi: int) -> Bitmap:
     bitmap = render_line(line, dpi)
     _check_inside(plan, dots_per_mm(dpi), bitmap.x, bitmap.y, bitmap.width, bitmap.height, f"The line {line.text!r}")
     return bitmap
@@ -270,12 +283,27 @@ def _check_url(url: str) -> None:
                            "upper-case letters, digits and $%*+-./: only.")
 
 
-def _zpl_graphic(bitmap: LineBitmap) -> str:
+def _zpl_graphic(bitmap: Bitmap) -> str:
     size = len(bitmap.ink)
-    return f"^FO{bitmap.x},{bitmap.y}^GFA,{size},{size},{bitmap.width_bytes},{bitmap.ink.hex().upper()}^FS\n"
+    return f"^FO{bitmap.x},{bitmap.y}^GFA,{size},{size},{bitmap.width_bytes},{zpl_graphic_data(bitmap)}^FS\n"
 
 
-def _tspl_bitmap(bitmap: LineBitmap) -> bytes:
+def zpl_graphic_data(bitmap: Bitmap) -> str:
+    """The bitmap's rows in ZPL's ASCII hexadecimal: a row equal to the one before as ``:``, trailing zeros as ``,``."""
+    rows, previous = [], b""
+    for start in range(0, len(bitmap.ink), bitmap.width_bytes):
+        row = bitmap.ink[start:start + bitmap.width_bytes]
+        if row == previous:
+            rows.append(":")
+        else:
+            digits = row.hex().upper()
+            kept = digits.rstrip("0")
+            rows.append(kept + "," if len(kept) < len(digits) else digits)
+        previous = row
+    return "".join(rows)
+
+
+def _tspl_bitmap(bitmap: Bitmap) -> bytes:
     white_ones = bytes(byte ^ 0xFF for byte in bitmap.ink)
     return (f"BITMAP {bitmap.x},{bitmap.y},{bitmap.width_bytes},{bitmap.height},1,".encode("ascii") + white_ones
             + b"\r\n")
