@@ -248,9 +248,7 @@ def segno_symbol(segments: list[tuple[str, str]]) -> Image.Image:
 
 
 def read_qr(canvas: Image.Image) -> list[str]:
-    found = zxingcpp.read_barcodes(canvas)
-    assert all(barcode.format == zxingcpp.BarcodeFormat.QRCode for barcode in found)
-    return [barcode.text for barcode in found]
+    return [barcode.text for barcode in zxingcpp.read_barcodes(canvas, formats=zxingcpp.BarcodeFormat.QRCodeModel2)]
 
 
 def emulate_zpl(job: bytes, plan: LabelPlan, dpi: int) -> Iterator[tuple[Image.Image, Image.Image]]:
