@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import csv
-import dataclasses
 import datetime as dt
 import io
-import shutil
 import sqlite3
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import pytest
 from click.testing import CliRunner
@@ -17,48 +15,11 @@ from flask import Flask
 
 from cli import cli as ocop_cli
 from stamps import scanlog
-from stamps.demo import DEMO_PASSPHRASE, DemoRun, run_demo
+from stamps.demo import DemoRun
 from stamps.instance import DB_NAME, Instance
-from stamps.issuance import StampSigner
-from verify_server import create_app
 from verify_server import routes
 from verify_server.ratelimit import RateLimiter
 
-BASE_URL = "https://truyxuat.example.vn"
-
-
-@pytest.fixture(scope="module")
-def demo_template(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
-    return run_demo(tmp_path_factory.mktemp("template") / "inst", BASE_URL)
-
-
-@pytest.fixture()
-def demo(demo_template: DemoRun, tmp_path: Path) -> DemoRun:
-    root = tmp_path / "inst"
-    shutil.copytree(demo_template.instance_root, root)
-    return dataclasses.replace(demo_template, instance_root=root)
-
-
-@pytest.fixture()
-def code(demo: DemoRun) -> Callable[[int], str]:
-    instance = Instance.open(demo.instance_root)
-    key = instance.signing_key(DEMO_PASSPHRASE)
-    instance.close()
-    return lambda serial: StampSigner(key, demo.batch, BASE_URL).code(serial).url
-
-
-@pytest.fixture()
-def apps(demo: DemoRun) -> Iterator[Callable[..., Flask]]:
-    made: list[Flask] = []
-
-    def make(**config: Any) -> Flask:
-        app = create_app({"INSTANCE": str(demo.instance_root), "TESTING": True, **config})
-        made.append(app)
-        return app
-
-    yield make
-    for app in made:
-        app.extensions["ocop_runtime"].close()
 
 
 def scan(app: Flask, url: str, address: str, **headers: str) -> Any:

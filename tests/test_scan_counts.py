@@ -10,68 +10,26 @@ seen on the very next scan.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-import shutil
 import sqlite3
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
-import pytest
 from click.testing import CliRunner
 from flask import Flask
 
 from cli import cli as ocop_cli
 from stamps import registry
-from stamps.demo import DEMO_PASSPHRASE, DemoRun, run_demo
+from stamps.demo import DemoRun
 from stamps.instance import DB_NAME, Instance
-from stamps.issuance import StampSigner
 from stamps import scanlog
 from stamps.scanlog import ScanLog
 from stamps.store import SCHEMA_VERSION, Store
 from stamps.verify import Result
-from verify_server import create_app
 
-BASE_URL = "https://truyxuat.example.vn"
 ANDROID = "Mozilla/5.0 (Linux; Android 14; SM-A155F) AppleWebKit/537.36 Chrome/131.0 Mobile Safari/537.36"
 BOT = "facebookexternalhit/1.1"
 HEAVY_SCANS = 20_000
-
-
-@pytest.fixture(scope="module")
-def demo_template(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
-    return run_demo(tmp_path_factory.mktemp("template") / "inst", BASE_URL)
-
-
-@pytest.fixture()
-def demo(demo_template: DemoRun, tmp_path: Path) -> DemoRun:
-    root = tmp_path / "inst"
-    shutil.copytree(demo_template.instance_root, root)
-    return dataclasses.replace(demo_template, instance_root=root)
-
-
-@pytest.fixture()
-def code(demo: DemoRun) -> Callable[[int], str]:
-    """The stamp URL of a serial of the demo batch."""
-    instance = Instance.open(demo.instance_root)
-    key = instance.signing_key(DEMO_PASSPHRASE)
-    instance.close()
-    return lambda serial: StampSigner(key, demo.batch, BASE_URL).code(serial).url
-
-
-@pytest.fixture()
-def apps(demo: DemoRun) -> Iterator[Callable[..., Flask]]:
-    """Verifier apps over the demo instance (two apps stand for two worker processes); closed after the test."""
-    made: list[Flask] = []
-
-    def make(**config: Any) -> Flask:
-        app = create_app({"INSTANCE": str(demo.instance_root), "TESTING": True, **config})
-        made.append(app)
-        return app
-
-    yield make
-    for app in made:
-        app.extensions["ocop_runtime"].close()
 
 
 def connect(demo: DemoRun) -> sqlite3.Connection:
