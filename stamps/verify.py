@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import re
 from typing import Any, Callable, NamedTuple
 
 from nacl.bindings import crypto_sign_PUBLICKEYBYTES, crypto_sign_open
@@ -25,6 +26,7 @@ from stamps.registry import StoredBatch
 from stamps.url import extract_token
 
 VERIFICATION_FORMAT = "ocop-verification/1"
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 class Result(str, enum.Enum):
@@ -201,13 +203,13 @@ class Verifier:
                 found = _CheckedRecord(problem, 0, ())
             else:
                 warnings = tuple(Reason(code) for code in _date_warnings(batch.record, today))
-                found = _CheckedRecord(None, int(batch.record["batch"]["quantity"]), warnings)
+                found = _CheckedRecord(None, _quantity(batch.record), warnings)
             self._checked_records[memo_key] = found
         return found
 
     @staticmethod
     def _record_problem(batch: StoredBatch, key: TrustedKey) -> str | None:
-        if batch.record.get("key_id") != key.key_id:
+        if _member(_held_record(batch), "key_id") != key.key_id:
             return "key_mismatch"
         try:
             batch.signed.verify(key.public_key)
@@ -236,11 +238,37 @@ class Verifier:
         return found
 
 
+def _held_record(batch: StoredBatch) -> Any:
+    """The held record text as JSON, or None when it is not JSON (a row changed behind the verifier's back)."""
+    try:
+        return batch.record
+    except ValueError:
+        return None
+
+
+def _member(value: Any, *path: str) -> Any:
+    """``value[path[0]][path[1]]...``, or None where a step is not an object holding that member."""
+    for name in path:
+        value = value.get(name) if isinstance(value, dict) else None
+    return value
+
+
+def _quantity(record: dict[str, Any]) -> int:
+    """The record's ``batch.quantity``; 0 when it is not a whole number, so every serial is out of range (fails closed)."""
+    quantity = _member(record, "batch", "quantity")
+    return quantity if isinstance(quantity, int) and not isinstance(quantity, bool) else 0
+
+
 def _date_warnings(record: dict[str, Any], today: dt.date) -> list[str]:
-    warnings = []
-    if dt.date.fromisoformat(record["batch"]["expiry_date"]) < today:
-        warnings.append("product_expired")
-    ocop_expires = record["product"].get("ocop_expires")
-    if ocop_expires and dt.date.fromisoformat(ocop_expires) < today:
-        warnings.append("ocop_expired")
-    return warnings
+    """product_expired and ocop_expired, in that order, for the dates that are past *today* (a malformed one warns of nothing)."""
+    return [code for code, path in (("product_expired", ("batch", "expiry_date")), ("ocop_expired", ("product", "ocop_expires")))
+            if _past(_member(record, *path), today)]
+
+
+def _past(iso_date: Any, today: dt.date) -> bool:
+    if not (isinstance(iso_date, str) and _ISO_DATE.fullmatch(iso_date)):
+        return False
+    try:
+        return dt.date.fromisoformat(iso_date) < today
+    except ValueError:
+        return False

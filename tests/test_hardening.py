@@ -17,7 +17,9 @@ from click.testing import CliRunner
 
 import cli
 from stamps import registry, validation
+from keys.keyfile import key_hint
 from stamps.batch_record import RECORD_TAG, SignedBatchRecord
+from stamps.code import STAMP_TAG, UnverifiedStamp, header_bytes
 from stamps.demo import DEMO_PASSPHRASE, run_demo
 from stamps.errors import InstanceError, StampError, ValidationError
 from stamps.instance import Instance
@@ -65,6 +67,30 @@ def test_a_stored_record_that_fails_its_signature_is_forged_before_its_fields_ar
     finally:
         instance.close()
     assert outcome.result is Result.FORGED and [r.code for r in outcome.reasons] == ["record_signature_mismatch"]
+
+
+@pytest.mark.parametrize("text, result, reasons", [
+    (b"not json", Result.FORGED, ["key_mismatch"]),
+    (b"[1,2]", Result.FORGED, ["key_mismatch"]),
+    (b'{"key_id":"KEY"}', Result.FORGED, ["serial_out_of_range"]),
+    (b'{"batch":{"quantity":true},"key_id":"KEY"}', Result.FORGED, ["serial_out_of_range"]),
+    (b'{"batch":{"expiry_date":"20200101","quantity":5},"key_id":"KEY","product":{"ocop_expires":7}}', Result.GENUINE, []),
+])
+def test_a_signed_record_of_a_shape_no_importer_accepts_is_judged_by_the_spec_not_an_error(
+        demo: Any, text: bytes, result: Result, reasons: list[str]) -> None:
+    """docs/stamp-format.md section 5: key_id read from the held text as JSON, a quantity that is not a whole number
+    fails closed, a malformed date warns of nothing (a row written behind the importer's back, signed by the key)."""
+    instance = Instance.open(demo.instance_root)
+    try:
+        key = instance.signing_key(DEMO_PASSPHRASE)
+        canonical = text.replace(b"KEY", demo.batch.record["key_id"].encode())
+        stored = dataclasses.replace(demo.batch, signed=SignedBatchRecord(canonical, key.sign(RECORD_TAG + canonical)))
+        header = header_bytes(key_hint(key.public_key()), stored.signed.digest_prefix, 1)  # a stamp naming this record
+        token = UnverifiedStamp(header[1:4], header[4:14], 1, key.sign(STAMP_TAG + header)).token
+        outcome = Verifier(instance.trust.keyring(), lambda prefix: stored).verify(token, today=TODAY)
+    finally:
+        instance.close()
+    assert outcome.result is result and [r.code for r in outcome.reasons] == reasons
 
 
 def export_of(canonical: bytes, signature: bytes = bytes(64)) -> dict[str, str]:
