@@ -7,35 +7,71 @@ becomes one line on stderr and a non-zero exit.
 
 from __future__ import annotations
 
-import json
+import contextlib
 import os
-import re
-import sqlite3
+import signal
 import sys
-import tempfile
-from pathlib import Path
-from typing import Any, Callable
 
-import click
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from keys.keyfile import load_public_key_pem, needs_passphrase, public_key_pem
-from stamps import registry, validation
-from stamps.demo import run_demo
-from stamps.errors import StampError
-from stamps.instance import Instance, default_root
-from stamps.issuance import (SerialRange, StampSigner, allocate_serials, default_destination, publish, reprint_range,
-                             staged_output)
-from stamps.printing.jobs import CustomGrid, PrintJob, encoding_workers, format_help, parse_format, write_stamps
-from stamps.printing.label import DEFAULT_MODULE_MM
-from stamps.present import text_report
-from stamps.registry import StoredBatch
-from stamps.scanlog import DEFAULT_COPY_THRESHOLD
-from stamps.store import MAX_RECORD_ID
-from verify_server import create_app
-from verify_server.background import lan_address, start_verifier, stop_verifier
-from verify_server.serve import check_port_free, default_server, default_workers
-from verify_server.serve import run as run_server
+def _exit_interrupted(signum: int = signal.SIGINT, frame: Any = None) -> None:
+    """Leave at once with exit code 130 and no traceback (Ctrl-C while modules load or Python shuts down)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # a closed or broken stream: nothing more to say anyway
+            pass
+    os._exit(128 + signal.SIGINT)
+
+
+def _quiet_ctrl_c() -> Any:
+    """Make Ctrl-C leave quietly; returns the handler it replaced (None when it left things as they were)."""
+    try:
+        previous = signal.getsignal(signal.SIGINT)
+        if previous is signal.SIG_IGN:  # started with Ctrl-C ignored (a background job): keep it ignored
+            return None
+        signal.signal(signal.SIGINT, _exit_interrupted)
+        return previous
+    except ValueError:  # loaded outside the main thread, where signals cannot be handled
+        return None
+
+
+@contextlib.contextmanager
+def loading_modules() -> Iterator[None]:
+    """Ctrl-C while modules load exits quietly with 130 (a half-run import can even crash a native module);
+    afterwards it is Python's KeyboardInterrupt again, which each command turns into 'Interrupted.'."""
+    previous = _quiet_ctrl_c()
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+
+with loading_modules():  # first thing: loading what every command needs takes a noticeable moment
+    import json
+    import re
+    import sqlite3
+    import tempfile
+    from pathlib import Path
+    from typing import Any, Callable, Iterator, NoReturn
+
+    import click
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from keys.keyfile import load_public_key_pem, needs_passphrase, public_key_pem
+    from stamps import registry, validation
+    from stamps.errors import StampError
+    from stamps.instance import Instance, default_root
+    from stamps.issuance import (SerialRange, StampSigner, allocate_serials, default_destination, publish, reprint_range,
+                                 staged_output)
+    from stamps.printing.label import DEFAULT_MODULE_MM
+    from stamps.present import text_report
+    from stamps.registry import StoredBatch
+    from stamps.scanlog import DEFAULT_COPY_THRESHOLD
+    from stamps.store import MAX_RECORD_ID
+# The web stack (Flask, Werkzeug, Jinja, gunicorn) and the printing stack (reportlab, zxing-cpp, Pillow) are
+# imported inside the commands that use them (serve, demo, issue), under loading_modules() too, so every other
+# command starts without them.
 
 PASSPHRASE_ENV = "OCOP_STAMPS_PASSPHRASE"
 EXIT_CODES = {"genuine": 0, "warning": 3, "invalid": 4}
@@ -43,7 +79,14 @@ RECORD_ID = click.IntRange(1, MAX_RECORD_ID)
 
 
 class FriendlyGroup(click.Group):
-    """A click group that turns every expected failure into one line and exit code 1."""
+    """A click group that turns every expected failure into one line and exit code 1 (Ctrl-C: 'Interrupted.', 130)."""
+
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except KeyboardInterrupt:
+            interrupted()
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -57,6 +100,16 @@ class FriendlyGroup(click.Group):
         except OSError as error:
             where = f" ({error.filename})" if error.filename else ""
             raise click.ClickException(f"{error.strerror or error}{where}.") from None
+        except KeyboardInterrupt:
+            interrupted()
+
+
+def interrupted() -> NoReturn:
+    """Ctrl-C during a command (that did not handle it itself): one line, exit code 130."""
+    if sys.stderr.isatty():
+        click.echo(err=True)  # past the terminal's ^C
+    click.echo("Interrupted.", err=True)
+    raise click.exceptions.Exit(128 + signal.SIGINT)
 
 
 @click.group(cls=FriendlyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -416,7 +469,17 @@ def recall(ctx: click.Context, batch_ref: str, reason: str, mandatory: bool, on_
 
 
 # issuing and verifying ----------------------------------------------------------------------------------
-@cli.command(epilog="Formats and presets:\n\n" + format_help())
+class PrintingCommand(click.Command):
+    """A command whose help ends with the print formats and presets (made only when the help is shown)."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with loading_modules():
+            from stamps.printing.jobs import format_help
+        self.epilog = "Formats and presets:\n\n" + format_help()
+        super().format_epilog(ctx, formatter)
+
+
+@cli.command(cls=PrintingCommand)
 @click.argument("batch_ref")
 @click.option("--count", type=int, help="How many new serials to issue.")
 @click.option("--reprint", metavar="FIRST-LAST", help="Write already-issued serials again (issues nothing new).")
@@ -436,6 +499,8 @@ def recall(ctx: click.Context, batch_ref: str, reason: str, mandatory: bool, on_
 def issue(ctx: click.Context, batch_ref: str, count: int | None, reprint: str | None, out: Path | None, formats: tuple[str, ...],
           grid: str | None, label_size: str | None, margins: str, gaps: str, page: str, module_mm: float, dpi: str) -> None:
     """Issue stamp codes for a batch and write them ready to print (codes.csv is always written)."""
+    with loading_modules():
+        from stamps.printing.jobs import CustomGrid, PrintJob, encoding_workers, parse_format, write_stamps
     if (count is None) == (reprint is None):
         raise click.ClickException("Give either --count N (new serials) or --reprint FIRST-LAST.")
     if out is not None and out.exists():
@@ -518,6 +583,10 @@ def verify(ctx: click.Context, code: str, as_json: bool, today_text: str | None)
 def serve(ctx: click.Context, host: str, port: int, workers: int | None, server_name: str | None, dev: bool,
           copy_threshold: int, access_log: bool) -> None:
     """Start the web verifier that stamp QR codes open (reads this instance; needs no private key)."""
+    with loading_modules():
+        from verify_server import create_app
+        from verify_server.serve import check_port_free, default_server, default_workers
+        from verify_server.serve import run as run_server
     open_instance(ctx, read_only=True).close()
     server = "dev" if dev else server_name or default_server()
     workers = workers or default_workers()
@@ -538,6 +607,9 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None, server_
               help="Start the verifier on this machine and print a stamp URL to open.")
 def demo(root: Path | None, port: int, lan: bool, base_url: str | None, serving: bool) -> None:
     """Run the whole flow on a throw-away instance: records, a signed batch, 20 stamps, verification, the verifier."""
+    with loading_modules():
+        from stamps.demo import run_demo
+        from verify_server.serve import check_port_free
     if root is not None and root.exists():
         raise click.ClickException(f"{root} already exists; the demo needs a new folder.")
     host = "0.0.0.0" if lan else "127.0.0.1"
@@ -560,6 +632,8 @@ def demo(root: Path | None, port: int, lan: bool, base_url: str | None, serving:
 
 
 def demo_host(lan: bool) -> str:
+    from verify_server.background import lan_address  # loaded with the verifier by demo()
+
     if not lan:
         return "localhost"
     address = lan_address()
@@ -577,6 +651,8 @@ def local_stamp_url(stamp_url: str, base_url: str, port: int) -> str:
 
 def serve_demo(instance_root: Path, host: str, port: int, url: str) -> None:
     """Start the verifier, print the one URL to open, and keep serving until Enter (at once when not interactive)."""
+    from verify_server.background import start_verifier, stop_verifier  # loaded with the verifier by demo()
+
     child = start_verifier(instance_root, host, port, quiet=not sys.stdin.isatty())
     try:
         click.echo(f"\nThe verifier is running. Open this stamp in a browser (Mở tem này trong trình duyệt):\n  {url}")
@@ -594,9 +670,14 @@ def serve_demo(instance_root: Path, host: str, port: int, url: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point (ocop-stamps)."""
-    use_utf8_output()
-    cli.main(args=argv, prog_name="ocop-stamps")
+    """Console entry point (ocop-stamps); the process ends with it."""
+    try:
+        use_utf8_output()
+        cli.main(args=argv, prog_name="ocop-stamps")
+    except KeyboardInterrupt:  # between click's own handlers
+        _exit_interrupted()
+    finally:
+        _quiet_ctrl_c()  # Ctrl-C while Python shuts down: no traceback either
 
 
 def use_utf8_output() -> None:

@@ -122,7 +122,7 @@ class Store:
                 connection.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.DatabaseError as error:
             raise InstanceError(f"Cannot open the database {path}: {error}.") from None
-        self.db = Database(connection)
+        self.db = Database(connection, execute_plugins=False)
         self.path = path
 
     def close(self) -> None:
@@ -181,7 +181,7 @@ class Store:
 def _connect(path: Path) -> sqlite3.Connection:
     """A read-write connection in WAL mode, schema in place, waiting up to 30 s for other writers."""
     connection = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_SECONDS)
-    Database(connection).enable_wal()
+    Database(connection, execute_plugins=False).enable_wal()
     connection.execute("PRAGMA foreign_keys = ON")
     connection.executescript(_SCHEMA)
     _migrate(connection)
