@@ -294,22 +294,55 @@ def add_list_show(group: click.Group, table: str, fields: tuple[str, ...]) -> No
         echo_json({"id": row["id"], **{k: row[k] for k in ("producer_id",) if k in row}, **row["data"]})
 
 
+PRODUCER_FIELDS = [("name", "Name, e.g. 'HTX Hợp Tiến'."),
+                   ("kind", "enterprise, cooperative, cooperative_group or household."),
+                   ("province", "Province (tỉnh/thành phố)."), ("commune", "Commune or ward (xã/phường)."),
+                   ("address", "Street address or village."), ("phone", "Phone number."), ("email", "E-mail."),
+                   ("website", "Web site."), ("tax_code", "Tax / enterprise code (10 or 10-3 digits).")]
+FARM_AREA_FIELDS = [("name", "Name of the farm area."), ("kind", "growing (default), raising or raw_material."),
+                    ("code", "Growing-area code (mã số vùng trồng), e.g. VN-DB-XL-0001-24."),
+                    ("province", "Province."), ("commune", "Commune."), ("location", "Village or place description."),
+                    ("latitude", "GPS latitude, e.g. 21.6012."), ("longitude", "GPS longitude, e.g. 103.371."),
+                    ("area_ha", "Area in hectares."), ("certifications", "(repeatable) VietGAP, GlobalGAP, Hữu cơ ...")]
+PRODUCT_FIELDS = [("name", "Product name (printed on every stamp)."), ("category", "Category, e.g. 'Đồ uống - Chè'."),
+                  ("brand", "Brand / trademark."), ("gtin", "GTIN (barcode), check digit verified."),
+                  ("standards", "(repeatable) Standard applied, e.g. TCVN 11041."),
+                  ("description", "Short description."), ("ocop_stars", "OCOP star rating: 3, 4 or 5."),
+                  ("ocop_certificate_no", "OCOP certificate number."), ("ocop_level", "province or national."),
+                  ("ocop_issued", "Certificate issue date."),
+                  ("ocop_expires", "Certificate expiry (default: issue + 36 months).")]
+EDIT_EPILOG = ("Only the fields given change (an empty value '' clears an optional one); the whole record is checked "
+               "again. Batches signed before keep the record as it was when they were signed.")
+IMAGE_OPTION = click.option("--image", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+                            help="Product thumbnail (PNG/JPEG/WebP, at most 20 KB).")
+
+
+def producer_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    return click.option("--producer", "producer_id", type=RECORD_ID, help=help_text)
+
+
 @cli.group()
 def producer() -> None:
     """Producers (chủ thể OCOP)."""
 
 
 @producer.command("add")
-@record_options([("name", "Name, e.g. 'HTX Hợp Tiến'."),
-                 ("kind", "enterprise, cooperative, cooperative_group or household."),
-                 ("province", "Province (tỉnh/thành phố)."), ("commune", "Commune or ward (xã/phường)."),
-                 ("address", "Street address or village."), ("phone", "Phone number."), ("email", "E-mail."),
-                 ("website", "Web site."), ("tax_code", "Tax / enterprise code (10 or 10-3 digits).")])
+@record_options(PRODUCER_FIELDS)
 @click.pass_context
 def producer_add(ctx: click.Context, json_file: Path | None, **fields: Any) -> None:
     """Add a producer."""
     new_id = registry.add_producer(open_instance(ctx).store, merged_input(json_file, fields))
     click.echo(f"Producer {new_id} added.")
+
+
+@producer.command("edit", epilog=EDIT_EPILOG)
+@click.argument("record_id", metavar="ID", type=RECORD_ID)
+@record_options(PRODUCER_FIELDS)
+@click.pass_context
+def producer_edit(ctx: click.Context, record_id: int, json_file: Path | None, **fields: Any) -> None:
+    """Correct a producer: the fields given replace the stored ones."""
+    registry.edit_producer(open_instance(ctx).store, record_id, _changes(merged_input(json_file, fields)))
+    click.echo(f"Producer {record_id} updated.")
 
 
 add_list_show(producer, "producers", ("kind", "province"))
@@ -321,12 +354,8 @@ def farm() -> None:
 
 
 @farm.command("add")
-@click.option("--producer", "producer_id", type=RECORD_ID, help="Id of the producer that owns the farm area.")
-@record_options([("name", "Name of the farm area."), ("kind", "growing (default), raising or raw_material."),
-                 ("code", "Growing-area code (mã số vùng trồng), e.g. VN-DB-XL-0001-24."),
-                 ("province", "Province."), ("commune", "Commune."), ("location", "Village or place description."),
-                 ("latitude", "GPS latitude, e.g. 21.6012."), ("longitude", "GPS longitude, e.g. 103.371."),
-                 ("area_ha", "Area in hectares."), ("certifications", "(repeatable) VietGAP, GlobalGAP, Hữu cơ ...")])
+@producer_option("Id of the producer that owns the farm area.")
+@record_options(FARM_AREA_FIELDS)
 @click.pass_context
 def farm_add(ctx: click.Context, producer_id: int | None, json_file: Path | None, **fields: Any) -> None:
     """Add a farm area to a producer."""
@@ -334,6 +363,19 @@ def farm_add(ctx: click.Context, producer_id: int | None, json_file: Path | None
     owner = _owner_id(data, producer_id, "producer_id", "--producer")
     new_id = registry.add_farm_area(open_instance(ctx).store, owner, data)
     click.echo(f"Farm area {new_id} added.")
+
+
+@farm.command("edit", epilog=EDIT_EPILOG)
+@click.argument("record_id", metavar="ID", type=RECORD_ID)
+@producer_option("Id of the producer the farm area belongs to (to move it).")
+@record_options(FARM_AREA_FIELDS)
+@click.pass_context
+def farm_edit(ctx: click.Context, record_id: int, producer_id: int | None, json_file: Path | None, **fields: Any) -> None:
+    """Correct a farm area: the fields given replace the stored ones."""
+    data = merged_input(json_file, fields)
+    owner = _owner_id(data, producer_id, "producer_id", "--producer", required=False)
+    registry.edit_farm_area(open_instance(ctx).store, record_id, _changes(data, owner), owner)
+    click.echo(f"Farm area {record_id} updated.")
 
 
 add_list_show(farm, "farm_areas", ("code", "province"))
@@ -345,14 +387,9 @@ def product() -> None:
 
 
 @product.command("add")
-@click.option("--producer", "producer_id", type=RECORD_ID, help="Id of the producer.")
-@click.option("--image", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="Product thumbnail (PNG/JPEG/WebP, at most 20 KB).")
-@record_options([("name", "Product name."), ("category", "Category, e.g. 'Đồ uống - Chè'."), ("brand", "Brand / trademark."),
-                 ("gtin", "GTIN (barcode), check digit verified."), ("standards", "(repeatable) Standard applied, e.g. TCVN 11041."),
-                 ("description", "Short description."), ("ocop_stars", "OCOP star rating: 3, 4 or 5."),
-                 ("ocop_certificate_no", "OCOP certificate number."), ("ocop_level", "province or national."),
-                 ("ocop_issued", "Certificate issue date."), ("ocop_expires", "Certificate expiry (default: issue + 36 months).")])
+@producer_option("Id of the producer.")
+@IMAGE_OPTION
+@record_options(PRODUCT_FIELDS)
 @click.pass_context
 def product_add(ctx: click.Context, producer_id: int | None, image: Path | None, json_file: Path | None, **fields: Any) -> None:
     """Add a product."""
@@ -362,15 +399,40 @@ def product_add(ctx: click.Context, producer_id: int | None, image: Path | None,
     click.echo(f"Product {new_id} added.")
 
 
+@product.command("edit", epilog=EDIT_EPILOG)
+@click.argument("record_id", metavar="ID", type=RECORD_ID)
+@producer_option("Id of the producer (to move the product to another one).")
+@IMAGE_OPTION
+@record_options(PRODUCT_FIELDS)
+@click.pass_context
+def product_edit(ctx: click.Context, record_id: int, producer_id: int | None, image: Path | None, json_file: Path | None,
+                 **fields: Any) -> None:
+    """Correct a product: the fields given replace the stored ones."""
+    data = merged_input(json_file, fields)
+    owner = _owner_id(data, producer_id, "producer_id", "--producer", required=False)
+    changes = _changes(data, owner, image)
+    registry.edit_product(open_instance(ctx).store, record_id, changes, owner, image.read_bytes() if image else None)
+    click.echo(f"Product {record_id} updated.")
+
+
 add_list_show(product, "products", ("category", "ocop_stars"))
 
 
-def _owner_id(data: dict[str, Any], option_value: int | None, field: str, option: str) -> int:
+def _owner_id(data: dict[str, Any], option_value: int | None, field: str, option: str, *, required: bool = True) -> int | None:
     from_file = data.pop(field, None)
     value = option_value if option_value is not None else from_file
     if value is None:
+        if not required:
+            return None
         raise click.ClickException(f"{option} is required (or '{field}' in the JSON file).")
     return validation.integer(value, field, minimum=1, maximum=MAX_RECORD_ID)
+
+
+def _changes(fields: dict[str, Any], *others: Any) -> dict[str, Any]:
+    """The fields an edit changes; refuses an edit that changes nothing."""
+    if not fields and all(other is None for other in others):
+        raise click.ClickException("Nothing to change: give the fields to correct (e.g. --name '...') or --from-json FILE.")
+    return fields
 
 
 # batches --------------------------------------------------------------------------------------------
