@@ -463,6 +463,8 @@ def batch_create(ctx: click.Context, product_id: int | None, farm_area_ids: tupl
     created = registry.create_batch(instance.store, load_key(instance, instance.signing_key_id), product_ref, areas, data)
     click.echo(f"Batch {created.digest[:16]} signed: lot {created.record['batch']['lot_code']}, "
                f"{created.record['batch']['quantity']:,} units. Issue stamps with: ocop-stamps issue {created.digest[:16]} --count N")
+    for warning in registry.batch_warnings(instance.store, created):
+        click.echo(f"Warning: {warning}", err=True)
 
 
 def _parse_step(text: str) -> dict[str, str]:

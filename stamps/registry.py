@@ -179,6 +179,44 @@ def create_batch(
     return find_batch(store, signed.digest.hex())
 
 
+def batch_warnings(store: Store, batch: StoredBatch, today: dt.date | None = None) -> list[str]:
+    """Warnings about a batch just signed (it stays signed): dates that turn its stamps amber, a reused lot code."""
+    today = today or dt.date.today()
+    record = batch.record
+    expiry = dt.date.fromisoformat(record["batch"]["expiry_date"])
+    warnings = [] if expiry >= today else [
+        f"The batch's expiry date {expiry} is already past: its stamps verify as 'genuine, warning: past its expiry date'."]
+    warnings += _ocop_warnings(record["product"], expiry, today)
+    return warnings + _lot_code_warnings(store, batch)
+
+
+def _ocop_warnings(product: dict[str, Any], expiry: dt.date, today: dt.date) -> list[str]:
+    if "ocop_expires" not in product:
+        return []
+    certificate, ends = product["ocop_certificate_no"], dt.date.fromisoformat(product["ocop_expires"])
+    amber = "its stamps verify as 'genuine, warning: OCOP certificate expired'"
+    if ends < today:
+        return [f"The product's OCOP certificate {certificate} expired on {ends}: {amber}. "
+                "Record the renewed certificate (product edit) and sign a new batch."]
+    if ends < expiry:
+        return [f"The product's OCOP certificate {certificate} expires on {ends}, before the batch does ({expiry}): "
+                f"from then on {amber}. Renew it in time; batches signed after the renewal carry the new one."]
+    return []
+
+
+def _lot_code_warnings(store: Store, batch: StoredBatch) -> list[str]:
+    record = batch.record
+    lot = record["batch"]["lot_code"]
+    rows = store.db.execute("SELECT digest FROM batches WHERE lot_code = ? AND digest != ? AND (product_name = ? "
+                            "OR json_extract(record, '$.producer.name') = ?) ORDER BY created_at",
+                            [lot, batch.digest, record["product"]["name"], record["producer"]["name"]]).fetchall()
+    if not rows:
+        return []
+    earlier = ", ".join(row[0][:16] for row in rows)
+    return [f"Lot code {lot} is also used by batch {earlier} of the same producer or product, so 'ocop-stamps issue "
+            f"{lot}' cannot tell them apart: name this batch by its digest {batch.digest[:16]} (or use a new lot code)."]
+
+
 def _farm_area_ids(values: Any) -> list[int]:
     if not isinstance(values, (list, tuple)):
         raise ValidationError("farm_area_ids", "must be a list of farm area ids")

@@ -847,6 +847,30 @@ def test_editing_a_product_leaves_its_signed_batches_and_their_stamps_as_signed(
     assert record["product"]["ocop_certificate_no"] == "QN-2026-9"
 
 
+BATCH_WARNINGS = {  # lot, expiry date, what stderr says (nothing: no warning)
+    "in order": ("W1", L2_EXPIRY, []),
+    "OCOP expires first": ("W2", L1_EXPIRY, [f"expires on {OCOP_EXPIRES}, before the batch does ({L1_EXPIRY})"]),
+    "already expired": ("W3", PRODUCED, [f"expiry date {PRODUCED} is already past"]),
+    "lot code reused": ("L2", L2_EXPIRY, ["Lot code L2 is also used by batch"]),
+}
+
+
+@pytest.mark.parametrize("case", BATCH_WARNINGS)
+def test_batch_create_warns_but_signs(world: World, case: str) -> None:
+    lot, expiry, expected = BATCH_WARNINGS[case]
+    args = create_batch_args(lot)
+    args[args.index("--expiry-date") + 1] = expiry
+    if case == "already expired":
+        args[args.index("--production-date") + 1] = PRODUCED - dt.timedelta(days=30)
+    result = invoke(world.inst, *args)
+    assert result.exit_code == 0 and "signed: lot " + lot in result.stdout, describe(result)
+    warnings = result.stderr.splitlines()
+    assert len(warnings) == len(expected) and all(line.startswith("Warning: ") for line in warnings), result.stderr
+    assert all(text in line for text, line in zip(expected, warnings)), result.stderr
+    digest = re.search(r"Batch ([0-9a-f]{16}) signed", result.stdout).group(1)
+    assert json.loads(ok(invoke(world.inst, "batch", "show", digest)))["record"]["batch"]["lot_code"] == lot
+
+
 def test_revoked_key_cannot_be_reactivated(world: World) -> None:
     ok(invoke(world.inst, "revoke", world.key_id))
     assert_error(invoke(world.inst, "keys", "retire", world.key_id), contains="cannot be undone")

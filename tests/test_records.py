@@ -752,3 +752,45 @@ def test_a_record_stored_before_a_rule_is_refused_at_batch_time_with_the_edit_th
     edit = registry.edit_producer if table == "producers" else registry.edit_product
     edit(store, 1, {"name": "Đã sửa"})
     assert registry.create_batch(store, signing_key, product_id, [], batch_input()).record[table[:-1]]["name"] == "Đã sửa"
+
+
+# --------------------------------------------------------------------------- warnings at batch creation
+
+WARNING_DAY = dt.date(2026, 6, 1)
+WARNING_CASES = {  # batch fields, product OCOP fields, what the warnings say (none: an empty list)
+    "all in order": ({}, {}, []),
+    "OCOP expires within the shelf life": ({"expiry_date": "2028-06-01"}, {},
+                                           ["OCOP certificate 123/QĐ-UBND expires on 2028-03-10, before the batch does "
+                                            "(2028-06-01)"]),
+    "OCOP expires on the batch's expiry day": ({"expiry_date": "2028-03-10"}, {}, []),
+    "OCOP already expired": ({}, {"ocop_issued": "2022-01-01"}, ["OCOP certificate 123/QĐ-UBND expired on 2025-01-01"]),
+    "batch already expired": ({"harvest_date": "2025-01-01", "production_date": "2025-01-02", "expiry_date": "2026-05-31"},
+                              {}, ["expiry date 2026-05-31 is already past"]),
+    "both expired": ({"harvest_date": "2021-12-01", "production_date": "2021-12-02", "expiry_date": "2024-01-01"},
+                     {"ocop_issued": "2022-01-01"}, ["expiry date 2024-01-01 is already past", "expired on 2025-01-01"]),
+}
+
+
+@pytest.mark.parametrize("case", WARNING_CASES)
+def test_batch_warnings_about_dates(instance: Instance, signing_key: Ed25519PrivateKey, case: str) -> None:
+    batch_fields, ocop_fields, expected = WARNING_CASES[case]
+    producer_id = registry.add_producer(instance.store, producer_input())
+    product_id = registry.add_product(instance.store, producer_id, product_input(**ocop_input(**ocop_fields)))
+    created = registry.create_batch(instance.store, signing_key, product_id, [], batch_input(**batch_fields))
+    warnings = registry.batch_warnings(instance.store, created, today=WARNING_DAY)
+    assert len(warnings) == len(expected) and all(text in warning for text, warning in zip(expected, warnings)), warnings
+
+
+def test_batch_warnings_about_a_reused_lot_code(instance: Instance, signing_key: Ed25519PrivateKey) -> None:
+    store = instance.store
+    ours = registry.add_producer(store, producer_input())
+    theirs = registry.add_producer(store, producer_input(name="HTX Chè Hà Giang"))
+    honey = registry.add_product(store, ours, product_input())
+    tea = registry.add_product(store, theirs, product_input(name="Trà Shan tuyết"))
+    first = registry.create_batch(store, signing_key, honey, [], batch_input(lot_code="L-7"))
+    other = registry.create_batch(store, signing_key, tea, [], batch_input(lot_code="L-7"))  # another producer's lot
+    assert registry.batch_warnings(store, other, today=WARNING_DAY) == []
+    again = registry.create_batch(store, signing_key, honey, [], batch_input(lot_code="L-7", quantity=10))
+    [warning] = registry.batch_warnings(store, again, today=WARNING_DAY)
+    assert f"Lot code L-7 is also used by batch {first.digest[:16]} " in warning and again.digest[:16] in warning
+    assert other.digest[:16] not in warning
