@@ -37,8 +37,7 @@ def _quiet_ctrl_c() -> Any:
 
 @contextlib.contextmanager
 def loading_modules() -> Iterator[None]:
-    """Ctrl-C while modules load exits quietly with 130 (a half-run import can even crash a native module);
-    afterwards it is Python's KeyboardInterrupt again, which each command turns into 'Interrupted.'."""
+    """Within it Ctrl-C exits quietly with 130 (an import interrupted half-way can even crash a native module)."""
     previous = _quiet_ctrl_c()
     try:
         yield
@@ -105,7 +104,7 @@ class FriendlyGroup(click.Group):
 
 
 def interrupted() -> NoReturn:
-    """Ctrl-C during a command (that did not handle it itself): one line, exit code 130."""
+    """Ctrl-C during a command that did not handle it itself (Python's KeyboardInterrupt): one line, exit 130."""
     if sys.stderr.isatty():
         click.echo(err=True)  # past the terminal's ^C
     click.echo("Interrupted.", err=True)

@@ -119,3 +119,17 @@ def test_ctrl_c_at_any_moment_never_prints_a_traceback(instance_root: Path, byte
         if code > 0 and stderr:  # interrupted while a command ran (quiet while loading): one line says so
             assert stderr.rstrip("\n").endswith("Interrupted."), f"{command} after {delay} ms:\n{stderr}"
     assert sum(code != 0 for _, _, code, _ in outcomes) >= len(outcomes) // 2, outcomes
+
+
+def test_ctrl_c_during_a_command_is_one_line_and_exit_130(instance_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process, deterministic: the moment the command's work is interrupted."""
+    from click.testing import CliRunner
+
+    import cli
+
+    def interrupted(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(registry, "list_batches", interrupted)
+    result = CliRunner().invoke(cli.cli, ["--instance", str(instance_root), "batch", "list"])
+    assert (result.exit_code, result.stdout, result.stderr) == (130, "", "Interrupted.\n"), result.output
