@@ -101,11 +101,11 @@ def interrupt_after(args: list[str], delay: float, env: dict[str, str]) -> subpr
 
 @pytest.mark.skipif(os.name != "posix", reason="SIGINT to a child process is POSIX only")
 def test_ctrl_c_at_any_moment_never_prints_a_traceback(instance_root: Path, bytecode_cache: Path, tmp_path: Path) -> None:
-    """Delays from 20 to 420 ms cover loading the modules, opening the store and (for issue) writing a PDF."""
+    """Delays from 20 to 880 ms cover loading the modules, opening the store and (for issue) writing a PDF."""
     env = child_env(instance_root, bytecode_cache)
-    plans = [(["batch", "list"], delay) for delay in range(20, 420, 50)]
+    plans = [(["batch", "list"], delay) for delay in range(20, 420, 75)]
     plans += [(["issue", "L1", "--count", "300", "--out", str(tmp_path / f"out-{delay}")], delay)
-              for delay in range(45, 420, 50)]
+              for delay in range(45, 900, 95)]
     outcomes = []
     for first in range(0, len(plans), 4):  # four at a time: two cores, and the delays still land all over
         children = [(args, delay, interrupt_after(args, delay / 1000, env)) for args, delay in plans[first:first + 4]]
