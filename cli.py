@@ -7,37 +7,72 @@ becomes one line on stderr and a non-zero exit.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
+import contextlib
 import os
-import re
-import sqlite3
+import signal
 import sys
-import tempfile
-from pathlib import Path
-from typing import Any, Callable
 
-import click
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from keys.keyfile import load_public_key_pem, needs_passphrase, public_key_pem
-from stamps import registry, validation
-from stamps.demo import run_demo
-from stamps.errors import StampError
-from stamps.instance import Instance, default_root
-from stamps.issuance import (SerialRange, StampSigner, allocate_serials, default_destination, publish, reprint_range,
-                             staged_output)
-from stamps.printing.jobs import CustomGrid, PrintJob, encoding_workers, format_help, parse_format, write_stamps
-from stamps.printing.label import MIN_READABLE_PT
-from stamps.present import text_report
-from stamps.registry import StoredBatch
-from stamps.scanlog import DEFAULT_COPY_THRESHOLD, DEFAULT_RATE_LIMIT_PER_MINUTE
-from stamps.store import MAX_RECORD_ID
-from verify_server import create_app
-from verify_server.background import lan_address, start_verifier, stop_verifier
-from verify_server.serve import check_port_free, default_server, default_workers
-from verify_server.serve import run as run_server
+def _exit_interrupted(signum: int = signal.SIGINT, frame: Any = None) -> None:
+    """Leave at once with exit code 130 and no traceback (Ctrl-C while modules load or Python shuts down)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # a closed or broken stream: nothing more to say anyway
+            pass
+    os._exit(128 + signal.SIGINT)
+
+
+def _quiet_ctrl_c() -> Any:
+    """Make Ctrl-C leave quietly; returns the handler it replaced (None when it left things as they were)."""
+    try:
+        previous = signal.getsignal(signal.SIGINT)
+        if previous is signal.SIG_IGN:  # started with Ctrl-C ignored (a background job): keep it ignored
+            return None
+        signal.signal(signal.SIGINT, _exit_interrupted)
+        return previous
+    except ValueError:  # loaded outside the main thread, where signals cannot be handled
+        return None
+
+
+@contextlib.contextmanager
+def loading_modules() -> Iterator[None]:
+    """Within it Ctrl-C exits quietly with 130 (an import interrupted half-way can even crash a native module)."""
+    previous = _quiet_ctrl_c()
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+
+with loading_modules():  # first thing: loading what every command needs takes a noticeable moment
+    import csv
+    import io
+    import json
+    import re
+    import sqlite3
+    import tempfile
+    from pathlib import Path
+    from typing import Any, Callable, Iterator, NoReturn
+
+    import click
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from keys.keyfile import load_public_key_pem, needs_passphrase, public_key_pem
+    from stamps import registry, validation
+    from stamps.errors import StampError
+    from stamps.instance import Instance, default_root
+    from stamps.issuance import (SerialRange, StampSigner, allocate_serials, default_destination, publish, reprint_range,
+                                 staged_output)
+    from stamps.printing.label import MIN_READABLE_PT
+    from stamps.present import text_report
+    from stamps.registry import StoredBatch
+    from stamps.scanlog import DEFAULT_COPY_THRESHOLD, DEFAULT_RATE_LIMIT_PER_MINUTE
+    from stamps.store import MAX_RECORD_ID
+# The web stack (Flask, Werkzeug, Jinja, gunicorn) and the printing stack (reportlab, zxing-cpp, Pillow) are
+# imported inside the commands that use them (serve, demo, issue), under loading_modules() too, so every other
+# command starts without them.
 
 PASSPHRASE_ENV = "OCOP_STAMPS_PASSPHRASE"
 EXIT_CODES = {"genuine": 0, "warning": 3, "invalid": 4}
@@ -45,7 +80,14 @@ RECORD_ID = click.IntRange(1, MAX_RECORD_ID)
 
 
 class FriendlyGroup(click.Group):
-    """A click group that turns every expected failure into one line and exit code 1."""
+    """A click group that turns every expected failure into one line and exit code 1 (Ctrl-C: 'Interrupted.', 130)."""
+
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except KeyboardInterrupt:
+            interrupted()
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -59,6 +101,16 @@ class FriendlyGroup(click.Group):
         except OSError as error:
             where = f" ({error.filename})" if error.filename else ""
             raise click.ClickException(f"{error.strerror or error}{where}.") from None
+        except KeyboardInterrupt:
+            interrupted()
+
+
+def interrupted() -> NoReturn:
+    """Ctrl-C during a command that did not handle it itself (Python's KeyboardInterrupt): one line, exit 130."""
+    if sys.stderr.isatty():
+        click.echo(err=True)  # past the terminal's ^C
+    click.echo("Interrupted.", err=True)
+    raise click.exceptions.Exit(128 + signal.SIGINT)
 
 
 @click.group(cls=FriendlyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -243,22 +295,55 @@ def add_list_show(group: click.Group, table: str, fields: tuple[str, ...]) -> No
         echo_json({"id": row["id"], **{k: row[k] for k in ("producer_id",) if k in row}, **row["data"]})
 
 
+PRODUCER_FIELDS = [("name", "Name, e.g. 'HTX Hợp Tiến'."),
+                   ("kind", "enterprise, cooperative, cooperative_group or household."),
+                   ("province", "Province (tỉnh/thành phố)."), ("commune", "Commune or ward (xã/phường)."),
+                   ("address", "Street address or village."), ("phone", "Phone number."), ("email", "E-mail."),
+                   ("website", "Web site."), ("tax_code", "Tax / enterprise code (10 or 10-3 digits).")]
+FARM_AREA_FIELDS = [("name", "Name of the farm area."), ("kind", "growing (default), raising or raw_material."),
+                    ("code", "Growing-area code (mã số vùng trồng), e.g. VN-DB-XL-0001-24."),
+                    ("province", "Province."), ("commune", "Commune."), ("location", "Village or place description."),
+                    ("latitude", "GPS latitude, e.g. 21.6012."), ("longitude", "GPS longitude, e.g. 103.371."),
+                    ("area_ha", "Area in hectares."), ("certifications", "(repeatable) VietGAP, GlobalGAP, Hữu cơ ...")]
+PRODUCT_FIELDS = [("name", "Product name (printed on every stamp)."), ("category", "Category, e.g. 'Đồ uống - Chè'."),
+                  ("brand", "Brand / trademark."), ("gtin", "GTIN (barcode), check digit verified."),
+                  ("standards", "(repeatable) Standard applied, e.g. TCVN 11041."),
+                  ("description", "Short description."), ("ocop_stars", "OCOP star rating: 3, 4 or 5."),
+                  ("ocop_certificate_no", "OCOP certificate number."), ("ocop_level", "province or national."),
+                  ("ocop_issued", "Certificate issue date."),
+                  ("ocop_expires", "Certificate expiry (default: issue + 36 months).")]
+EDIT_EPILOG = ("Only the fields given change (an empty value '' clears an optional one); the whole record is checked "
+               "again. Batches signed before keep the record as it was when they were signed.")
+IMAGE_OPTION = click.option("--image", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+                            help="Product thumbnail (PNG/JPEG/WebP, at most 20 KB).")
+
+
+def producer_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    return click.option("--producer", "producer_id", type=RECORD_ID, help=help_text)
+
+
 @cli.group()
 def producer() -> None:
     """Producers (chủ thể OCOP)."""
 
 
 @producer.command("add")
-@record_options([("name", "Name, e.g. 'HTX Hợp Tiến'."),
-                 ("kind", "enterprise, cooperative, cooperative_group or household."),
-                 ("province", "Province (tỉnh/thành phố)."), ("commune", "Commune or ward (xã/phường)."),
-                 ("address", "Street address or village."), ("phone", "Phone number."), ("email", "E-mail."),
-                 ("website", "Web site."), ("tax_code", "Tax / enterprise code (10 or 10-3 digits).")])
+@record_options(PRODUCER_FIELDS)
 @click.pass_context
 def producer_add(ctx: click.Context, json_file: Path | None, **fields: Any) -> None:
     """Add a producer."""
     new_id = registry.add_producer(open_instance(ctx).store, merged_input(json_file, fields))
     click.echo(f"Producer {new_id} added.")
+
+
+@producer.command("edit", epilog=EDIT_EPILOG)
+@click.argument("record_id", metavar="ID", type=RECORD_ID)
+@record_options(PRODUCER_FIELDS)
+@click.pass_context
+def producer_edit(ctx: click.Context, record_id: int, json_file: Path | None, **fields: Any) -> None:
+    """Correct a producer: the fields given replace the stored ones."""
+    registry.edit_producer(open_instance(ctx).store, record_id, _changes(merged_input(json_file, fields)))
+    click.echo(f"Producer {record_id} updated.")
 
 
 add_list_show(producer, "producers", ("kind", "province"))
@@ -270,12 +355,8 @@ def farm() -> None:
 
 
 @farm.command("add")
-@click.option("--producer", "producer_id", type=RECORD_ID, help="Id of the producer that owns the farm area.")
-@record_options([("name", "Name of the farm area."), ("kind", "growing (default), raising or raw_material."),
-                 ("code", "Growing-area code (mã số vùng trồng), e.g. VN-DB-XL-0001-24."),
-                 ("province", "Province."), ("commune", "Commune."), ("location", "Village or place description."),
-                 ("latitude", "GPS latitude, e.g. 21.6012."), ("longitude", "GPS longitude, e.g. 103.371."),
-                 ("area_ha", "Area in hectares."), ("certifications", "(repeatable) VietGAP, GlobalGAP, Hữu cơ ...")])
+@producer_option("Id of the producer that owns the farm area.")
+@record_options(FARM_AREA_FIELDS)
 @click.pass_context
 def farm_add(ctx: click.Context, producer_id: int | None, json_file: Path | None, **fields: Any) -> None:
     """Add a farm area to a producer."""
@@ -283,6 +364,19 @@ def farm_add(ctx: click.Context, producer_id: int | None, json_file: Path | None
     owner = _owner_id(data, producer_id, "producer_id", "--producer")
     new_id = registry.add_farm_area(open_instance(ctx).store, owner, data)
     click.echo(f"Farm area {new_id} added.")
+
+
+@farm.command("edit", epilog=EDIT_EPILOG)
+@click.argument("record_id", metavar="ID", type=RECORD_ID)
+@producer_option("Id of the producer the farm area belongs to (to move it).")
+@record_options(FARM_AREA_FIELDS)
+@click.pass_context
+def farm_edit(ctx: click.Context, record_id: int, producer_id: int | None, json_file: Path | None, **fields: Any) -> None:
+    """Correct a farm area: the fields given replace the stored ones."""
+    data = merged_input(json_file, fields)
+    owner = _owner_id(data, producer_id, "producer_id", "--producer", required=False)
+    registry.edit_farm_area(open_instance(ctx).store, record_id, _changes(data, owner), owner)
+    click.echo(f"Farm area {record_id} updated.")
 
 
 add_list_show(farm, "farm_areas", ("code", "province"))
@@ -294,14 +388,9 @@ def product() -> None:
 
 
 @product.command("add")
-@click.option("--producer", "producer_id", type=RECORD_ID, help="Id of the producer.")
-@click.option("--image", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="Product thumbnail (PNG/JPEG/WebP, at most 20 KB).")
-@record_options([("name", "Product name."), ("category", "Category, e.g. 'Đồ uống - Chè'."), ("brand", "Brand / trademark."),
-                 ("gtin", "GTIN (barcode), check digit verified."), ("standards", "(repeatable) Standard applied, e.g. TCVN 11041."),
-                 ("description", "Short description."), ("ocop_stars", "OCOP star rating: 3, 4 or 5."),
-                 ("ocop_certificate_no", "OCOP certificate number."), ("ocop_level", "province or national."),
-                 ("ocop_issued", "Certificate issue date."), ("ocop_expires", "Certificate expiry (default: issue + 36 months).")])
+@producer_option("Id of the producer.")
+@IMAGE_OPTION
+@record_options(PRODUCT_FIELDS)
 @click.pass_context
 def product_add(ctx: click.Context, producer_id: int | None, image: Path | None, json_file: Path | None, **fields: Any) -> None:
     """Add a product."""
@@ -311,15 +400,40 @@ def product_add(ctx: click.Context, producer_id: int | None, image: Path | None,
     click.echo(f"Product {new_id} added.")
 
 
+@product.command("edit", epilog=EDIT_EPILOG)
+@click.argument("record_id", metavar="ID", type=RECORD_ID)
+@producer_option("Id of the producer (to move the product to another one).")
+@IMAGE_OPTION
+@record_options(PRODUCT_FIELDS)
+@click.pass_context
+def product_edit(ctx: click.Context, record_id: int, producer_id: int | None, image: Path | None, json_file: Path | None,
+                 **fields: Any) -> None:
+    """Correct a product: the fields given replace the stored ones."""
+    data = merged_input(json_file, fields)
+    owner = _owner_id(data, producer_id, "producer_id", "--producer", required=False)
+    changes = _changes(data, owner, image)
+    registry.edit_product(open_instance(ctx).store, record_id, changes, owner, image.read_bytes() if image else None)
+    click.echo(f"Product {record_id} updated.")
+
+
 add_list_show(product, "products", ("category", "ocop_stars"))
 
 
-def _owner_id(data: dict[str, Any], option_value: int | None, field: str, option: str) -> int:
+def _owner_id(data: dict[str, Any], option_value: int | None, field: str, option: str, *, required: bool = True) -> int | None:
     from_file = data.pop(field, None)
     value = option_value if option_value is not None else from_file
     if value is None:
+        if not required:
+            return None
         raise click.ClickException(f"{option} is required (or '{field}' in the JSON file).")
     return validation.integer(value, field, minimum=1, maximum=MAX_RECORD_ID)
+
+
+def _changes(fields: dict[str, Any], *others: Any) -> dict[str, Any]:
+    """The fields an edit changes; refuses an edit that changes nothing."""
+    if not fields and all(other is None for other in others):
+        raise click.ClickException("Nothing to change: give the fields to correct (e.g. --name '...') or --from-json FILE.")
+    return fields
 
 
 # batches --------------------------------------------------------------------------------------------
@@ -350,6 +464,8 @@ def batch_create(ctx: click.Context, product_id: int | None, farm_area_ids: tupl
     created = registry.create_batch(instance.store, load_key(instance, instance.signing_key_id), product_ref, areas, data)
     click.echo(f"Batch {created.digest[:16]} signed: lot {created.record['batch']['lot_code']}, "
                f"{created.record['batch']['quantity']:,} units. Issue stamps with: ocop-stamps issue {created.digest[:16]} --count N")
+    for warning in registry.batch_warnings(instance.store, created):
+        click.echo(f"Warning: {warning}", err=True)
 
 
 def _parse_step(text: str) -> dict[str, str]:
@@ -418,7 +534,17 @@ def recall(ctx: click.Context, batch_ref: str, reason: str, mandatory: bool, on_
 
 
 # issuing and verifying ----------------------------------------------------------------------------------
-@cli.command(epilog="Formats and presets:\n\n" + format_help())
+class PrintingCommand(click.Command):
+    """A command whose help ends with the print formats and presets (made only when the help is shown)."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with loading_modules():
+            from stamps.printing.jobs import format_help
+        self.epilog = "Formats and presets:\n\n" + format_help()
+        super().format_epilog(ctx, formatter)
+
+
+@cli.command(cls=PrintingCommand)
 @click.argument("batch_ref")
 @click.option("--count", type=int, help="How many new serials to issue.")
 @click.option("--reprint", metavar="FIRST-LAST", help="Write already-issued serials again (issues nothing new).")
@@ -440,6 +566,8 @@ def recall(ctx: click.Context, batch_ref: str, reason: str, mandatory: bool, on_
 def issue(ctx: click.Context, batch_ref: str, count: int | None, reprint: str | None, out: Path | None, formats: tuple[str, ...],
           grid: str | None, label_size: str | None, margins: str, gaps: str, page: str, module_mm: float | None, dpi: str) -> None:
     """Issue stamp codes for a batch and write them ready to print (codes.csv is always written)."""
+    with loading_modules():
+        from stamps.printing.jobs import CustomGrid, PrintJob, encoding_workers, parse_format, write_stamps
     if (count is None) == (reprint is None):
         raise click.ClickException("Give either --count N (new serials) or --reprint FIRST-LAST.")
     if out is not None and out.exists():
@@ -606,6 +734,10 @@ def _write_csv(out: Path | None, header: tuple[str, ...], rows: list[tuple[objec
 def serve(ctx: click.Context, host: str, port: int, workers: int | None, server_name: str | None, dev: bool,
           copy_threshold: int, rate_limit: int, trusted_proxies: int, keep_scan_days: int | None, access_log: bool) -> None:
     """Start the web verifier that stamp QR codes open (reads this instance; needs no private key)."""
+    with loading_modules():
+        from verify_server import create_app
+        from verify_server.serve import check_port_free, default_server, default_workers
+        from verify_server.serve import run as run_server
     open_instance(ctx, read_only=True).close()
     server = "dev" if dev else server_name or default_server()
     workers = workers or default_workers()
@@ -627,6 +759,9 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None, server_
               help="Start the verifier on this machine and print a stamp URL to open.")
 def demo(root: Path | None, port: int, lan: bool, base_url: str | None, serving: bool) -> None:
     """Run the whole flow on a throw-away instance: records, a signed batch, 20 stamps, verification, the verifier."""
+    with loading_modules():
+        from stamps.demo import run_demo
+        from verify_server.serve import check_port_free
     if root is not None and root.exists():
         raise click.ClickException(f"{root} already exists; the demo needs a new folder.")
     host = "0.0.0.0" if lan else "127.0.0.1"
@@ -649,6 +784,8 @@ def demo(root: Path | None, port: int, lan: bool, base_url: str | None, serving:
 
 
 def demo_host(lan: bool) -> str:
+    from verify_server.background import lan_address  # loaded with the verifier by demo()
+
     if not lan:
         return "localhost"
     address = lan_address()
@@ -666,6 +803,8 @@ def local_stamp_url(stamp_url: str, base_url: str, port: int) -> str:
 
 def serve_demo(instance_root: Path, host: str, port: int, url: str) -> None:
     """Start the verifier, print the one URL to open, and keep serving until Enter (at once when not interactive)."""
+    from verify_server.background import start_verifier, stop_verifier  # loaded with the verifier by demo()
+
     child = start_verifier(instance_root, host, port, quiet=not sys.stdin.isatty())
     try:
         click.echo(f"\nThe verifier is running. Open this stamp in a browser (Mở tem này trong trình duyệt):\n  {url}")
@@ -683,9 +822,14 @@ def serve_demo(instance_root: Path, host: str, port: int, url: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point (ocop-stamps)."""
-    use_utf8_output()
-    cli.main(args=argv, prog_name="ocop-stamps")
+    """Console entry point (ocop-stamps); the process ends with it."""
+    try:
+        use_utf8_output()
+        cli.main(args=argv, prog_name="ocop-stamps")
+    except KeyboardInterrupt:  # between click's own handlers
+        _exit_interrupted()
+    finally:
+        _quiet_ctrl_c()  # Ctrl-C while Python shuts down: no traceback either
 
 
 def use_utf8_output() -> None:

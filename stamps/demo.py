@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 from importlib import resources
 from pathlib import Path
@@ -21,6 +22,7 @@ from stamps.verify import Verification
 DEMO_PASSPHRASE = b"demo passphrase - not for real keys"
 DEMO_FORMATS = ("pdf", "svg", "png")
 DEMO_STAMPS = 20
+DATE_FIELDS = frozenset({"ocop_issued", "ocop_expires", "harvest_date", "production_date", "expiry_date", "date"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,17 +36,37 @@ class DemoRun:
     tampered: Verification
 
 
-def demo_data() -> dict[str, Any]:
-    return json.loads(resources.files("stamps").joinpath("data/demo.json").read_text(encoding="utf-8"))
+def demo_data(today: dt.date | None = None) -> dict[str, Any]:
+    """The demo records, every date moved by the same number of days so that they read as of *today* (default: today).
+
+    stamps/data/demo.json holds them as of its ``dates_as_of`` day: ``demo_data(today=that day)`` gives them as
+    written (the golden test vectors are built from that), any other day the same story, shifted.
+    """
+    data = json.loads(resources.files("stamps").joinpath("data/demo.json").read_text(encoding="utf-8"))
+    shift = (today or dt.date.today()) - dt.date.fromisoformat(data["dates_as_of"])
+    return _dates_moved(data, shift)
 
 
-def run_demo(root: Path, base_url: str) -> DemoRun:
-    """Set up *root* as a fresh instance, sign a batch, issue 20 stamps, verify a good and a tampered code."""
+def _dates_moved(value: Any, shift: dt.timedelta) -> Any:
+    """*value* (parsed JSON) with the ISO date of every field named in DATE_FIELDS moved by *shift*."""
+    if isinstance(value, list):
+        return [_dates_moved(item, shift) for item in value]
+    if not isinstance(value, dict):
+        return value
+    return {name: (dt.date.fromisoformat(item) + shift).isoformat() if name in DATE_FIELDS else _dates_moved(item, shift)
+            for name, item in value.items()}
+
+
+def run_demo(root: Path, base_url: str, today: dt.date | None = None) -> DemoRun:
+    """Set up *root* as a fresh instance, sign a batch, issue 20 stamps, verify a good and a tampered code.
+
+    The records' dates are as of *today* (default: the day it runs), so the demo verifies green whenever it runs.
+    """
     instance = Instance.create(root, base_url)
     try:
         instance.generate_key(DEMO_PASSPHRASE, "Demo key (Công ty TNHH trà Phan Nhất)")
         private_key = instance.signing_key(DEMO_PASSPHRASE)
-        batch = _load_records(instance, private_key, demo_data())
+        batch = _load_records(instance, private_key, demo_data(today))
         serials = allocate_serials(instance.store, batch, DEMO_STAMPS)
         signer = StampSigner(private_key, batch, instance.base_url)
         with staged_output(instance.output_dir) as staging:
@@ -54,7 +76,8 @@ def run_demo(root: Path, base_url: str) -> DemoRun:
         verifier = instance.verifier()
         genuine_url = signer.code(serials.first).url
         tampered_url = tamper(signer.code(_middle(serials)).url)
-        return DemoRun(root, batch, output, genuine_url, verifier.verify(genuine_url), tampered_url, verifier.verify(tampered_url))
+        return DemoRun(root, batch, output, genuine_url, verifier.verify(genuine_url, today=today), tampered_url,
+                       verifier.verify(tampered_url, today=today))
     finally:
         instance.close()
 

@@ -16,7 +16,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from keys.keyfile import generate_private_key, key_id, load_private_key, save_private_key
 from keys.truststore import TrustedKey, TrustStore
 from stamps.errors import InstanceError, KeyStoreError
-from stamps.qr import MAX_DEFAULT_VERSION, stamp_qr_version
 from stamps.store import Store
 from stamps.url import normalize_base_url
 from stamps.verify import Verifier
@@ -49,6 +48,8 @@ class Instance:
         Refuses a base URL so long that stamps would need a QR larger than version 7
         (45 x 45 modules), unless *allow_large_qr*.
         """
+        from stamps.qr import MAX_DEFAULT_VERSION, stamp_qr_version  # segno: only init needs it
+
         normalized = normalize_base_url(base_url)
         version = stamp_qr_version(normalized)
         if version > MAX_DEFAULT_VERSION and not allow_large_qr:

@@ -2,7 +2,9 @@
 
 Each record is a frozen dataclass built only through ``from_input``, which
 validates every field, so an invalid record cannot exist. ``to_dict`` gives
-the JSON form that is stored and that goes into a signed batch record.
+the JSON form that is stored and that goes into a signed batch record. What a
+stamp's label prints (the product name, the lot code) must be printable by the
+label font, checked against ``stamps.charset`` (no font is loaded here).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import dataclasses
 import datetime as dt
 import re
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from stamps import validation as v
 from stamps.canonical import without_empty
@@ -167,7 +169,7 @@ class Ocop:
     @classmethod
     def from_input(cls, data: Mapping[str, Any]) -> "Ocop":
         stars = v.integer(data.get("ocop_stars"), "ocop_stars", minimum=3, maximum=5)
-        level = v.choice(data.get("ocop_level"), "ocop_level", OCOP_LEVELS, default="national" if stars == 5 else "province")
+        level = v.choice(data.get("ocop_level"), "ocop_level", OCOP_LEVELS, default=default_ocop_level(stars))
         if stars == 5 and level != "national":
             raise ValidationError("ocop_level", "must be national for a 5-star product (5 stars are rated by the national council)")
         issued = v.date(data.get("ocop_issued"), "ocop_issued")
@@ -181,6 +183,16 @@ class Ocop:
     def to_dict(self) -> dict[str, Any]:
         return {"stars": self.stars, "certificate_no": self.certificate_no, "level": self.level,
                 "issued": self.issued.isoformat(), "expires": self.expires.isoformat()}
+
+
+def default_ocop_level(stars: int) -> str:
+    """National for 5 stars (rated by the national council), else provincial."""
+    return "national" if stars == 5 else "province"
+
+
+def default_ocop_expires(issued: str) -> str:
+    """The longest validity of a certificate issued on *issued* (ISO date)."""
+    return add_months(dt.date.fromisoformat(issued), OCOP_VALIDITY_MONTHS).isoformat()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -205,7 +217,7 @@ class Product:
         v.reject_unknown(data, cls.FIELDS, "product")
         has_ocop = any(data.get(name) not in (None, "") for name in cls.OCOP_FIELDS)
         return cls(
-            name=v.required_text(data.get("name"), "name"),
+            name=v.label_text(data.get("name"), "name"),  # printed on every stamp of the product
             category=v.required_text(data.get("category"), "category", max_length=100),
             ocop=Ocop.from_input(data) if has_ocop else None,
             brand=v.text(data.get("brand"), "brand", required=False),
@@ -224,6 +236,35 @@ class Product:
         if self.ocop:
             values.update({f"ocop_{key}": value for key, value in self.ocop.to_dict().items()})
         return without_empty(values)
+
+
+# (derived field, the field it is derived from, its default): a stored default follows its source when that is edited
+_PRODUCT_DEFAULTS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
+    ("ocop_expires", "ocop_issued", default_ocop_expires),
+    ("ocop_level", "ocop_stars", default_ocop_level),
+)
+
+
+def edited(stored: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """The input for a stored record with *changes* over it, for ``from_input`` to validate whole.
+
+    A product's stored OCOP expiry or level that is only the default of its issue date
+    or stars is worked out again when those change (a corrected issue date moves the
+    expiry with it); one given explicitly stays.
+    """
+    merged = {**stored, **changes}
+    for derived, source, default in _PRODUCT_DEFAULTS:
+        was_default = derived in stored and stored[derived] == _default_of(default, stored.get(source))
+        if source in changes and derived not in changes and was_default:
+            del merged[derived]
+    return merged
+
+
+def _default_of(default: Callable[[Any], str], source: Any) -> str | None:
+    try:
+        return default(source)
+    except (TypeError, ValueError):
+        return None
 
 
 def image_kind(image: bytes) -> str:
@@ -323,7 +364,7 @@ class Batch:
 
 def lot_code(value: Any) -> str:
     """Mã lô: 1 to 40 letters, digits, dots, dashes, slashes or underscores."""
-    code = v.required_text(value, "lot_code", max_length=40)
+    code = v.label_text(value, "lot_code", max_length=40)  # printed on every stamp of the batch
     if not all(char.isascii() and (char.isalnum() or char in "._/-") for char in code):
         raise ValidationError("lot_code", "must hold only letters A-Z, digits, dots, dashes, slashes or underscores")
     return code

@@ -8,7 +8,7 @@ import hashlib
 import json
 import threading
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -17,12 +17,28 @@ from keys.truststore import TrustStore
 from stamps import validation as v
 from stamps.batch_record import SignedBatchRecord, build_record, check_record
 from stamps.errors import NotFoundError, StampError, ValidationError
-from stamps.records import Batch, FarmArea, Producer, Product, image_kind
+from stamps.records import Batch, FarmArea, Producer, Product, edited, image_kind
 from stamps.store import MAX_RECORD_ID, Store, utc_now
 
 RECALL_KINDS = ("voluntary", "mandatory")
 RECORD_CACHE_SIZE = 1024
 LOOKUP_CACHE_SIZE = 1024
+
+
+class RecordTable(NamedTuple):
+    """What one row of a record table is called, the CLI group that edits it, and its record class."""
+
+    label: str
+    command: str
+    kind: type[Producer] | type[FarmArea] | type[Product]
+
+
+RECORD_TABLES = {
+    "producers": RecordTable("producer", "producer", Producer),
+    "farm_areas": RecordTable("farm area", "farm", FarmArea),
+    "products": RecordTable("product", "product", Product),
+}
+Record = TypeVar("Record", Producer, FarmArea, Product)
 
 
 def add_producer(store: Store, data: Mapping[str, Any]) -> int:
@@ -37,16 +53,22 @@ def add_farm_area(store: Store, producer_id: int, data: Mapping[str, Any]) -> in
 
 
 def add_product(store: Store, producer_id: int, data: Mapping[str, Any], image: bytes | None = None) -> int:
+    fields, image_columns = _with_image(data, image)
+    product = Product.from_input(fields)
+    store.record_row("producers", producer_id)
+    values = {"producer_id": producer_id, "name": product.name, **image_columns}
+    return store.add_record("products", values, product.to_dict())
+
+
+def _with_image(data: Mapping[str, Any], image: bytes | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The product fields with the image's hash, and the image columns (none when no image is given)."""
     fields = dict(data)
     if "image_sha256" in fields:
         raise ValidationError("image_sha256", "is computed from the image file (--image); do not give it")
-    image_type = image_kind(image) if image is not None else None
-    if image is not None:
-        fields["image_sha256"] = hashlib.sha256(image).hexdigest()
-    product = Product.from_input(fields)
-    store.record_row("producers", producer_id)
-    values = {"producer_id": producer_id, "name": product.name, "image": image, "image_type": image_type}
-    return store.add_record("products", values, product.to_dict())
+    if image is None:
+        return fields, {}
+    fields["image_sha256"] = hashlib.sha256(image).hexdigest()
+    return fields, {"image": image, "image_type": image_kind(image)}
 
 
 def product_image(store: Store, sha256: str) -> tuple[bytes, str] | None:
@@ -60,18 +82,63 @@ def product_image(store: Store, sha256: str) -> tuple[bytes, str] | None:
     return bytes(row[0]), str(row[1])
 
 
+def edit_producer(store: Store, producer_id: int, changes: Mapping[str, Any]) -> None:
+    """Correct a producer: *changes* replace the stored fields, the whole record is checked again."""
+    _edit(store, "producers", producer_id, changes)
+
+
+def edit_farm_area(store: Store, area_id: int, changes: Mapping[str, Any], producer_id: int | None = None) -> None:
+    """Correct a farm area (and move it to producer *producer_id* when given)."""
+    _edit(store, "farm_areas", area_id, changes, {} if producer_id is None else {"producer_id": producer_id})
+
+
+def edit_product(store: Store, product_id: int, changes: Mapping[str, Any], producer_id: int | None = None,
+                 image: bytes | None = None) -> None:
+    """Correct a product (its producer and its thumbnail too, when given)."""
+    fields, columns = _with_image(changes, image)
+    _edit(store, "products", product_id, fields, {**columns, **({} if producer_id is None else {"producer_id": producer_id})})
+
+
+def _edit(store: Store, table: str, record_id: int, changes: Mapping[str, Any], columns: Mapping[str, Any] = {}) -> None:
+    """Validate the stored record with *changes* over it and write it back, in one transaction.
+
+    Signed batches are not touched: each holds the snapshot of its records made when it was signed.
+    """
+    with store.write() as db:
+        stored = store.record_row(table, record_id)["data"]
+        record = RECORD_TABLES[table].kind.from_input(edited(stored, changes))
+        if "producer_id" in columns:
+            store.record_row("producers", columns["producer_id"])
+        data = json.dumps(record.to_dict(), ensure_ascii=False, sort_keys=True)  # as Store.add_record keeps it
+        row = {**columns, "name": record.name, "data": data}
+        db.table(table).update(record_id, row)
+
+
 def producer(store: Store, producer_id: int) -> Producer:
-    return Producer.from_input(store.record_row("producers", producer_id)["data"])
+    return _stored_record(store, "producers", producer_id, Producer)[1]
 
 
 def farm_area(store: Store, area_id: int) -> tuple[int, FarmArea]:
-    row = store.record_row("farm_areas", area_id)
-    return int(row["producer_id"]), FarmArea.from_input(row["data"])
+    row, area = _stored_record(store, "farm_areas", area_id, FarmArea)
+    return int(row["producer_id"]), area
 
 
 def product(store: Store, product_id: int) -> tuple[int, Product]:
-    row = store.record_row("products", product_id)
-    return int(row["producer_id"]), Product.from_input(row["data"])
+    row, found = _stored_record(store, "products", product_id, Product)
+    return int(row["producer_id"]), found
+
+
+def _stored_record(store: Store, table: str, record_id: int, kind: type[Record]) -> tuple[dict[str, Any], Record]:
+    """A stored row and its record; one that breaks a rule made since it was entered names the edit that fixes it."""
+    row = store.record_row(table, record_id)
+    label, command, _ = RECORD_TABLES[table]
+    try:
+        return row, kind.from_input(row["data"])
+    except ValidationError as error:
+        option = f"--{error.field.replace('_', '-')} ..." if error.field in kind.FIELDS else "--from-json FILE"
+        raise ValidationError(f"{label} {record_id} {error.field}", error.rule,
+                              hint=f"It was entered before this rule; correct it with "
+                                   f"'ocop-stamps {command} edit {record_id} {option}', then try again.") from None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,6 +177,44 @@ def create_batch(
     signed = SignedBatchRecord.sign(record, private_key)
     _insert_batch(store, signed, origin="local")
     return find_batch(store, signed.digest.hex())
+
+
+def batch_warnings(store: Store, batch: StoredBatch, today: dt.date | None = None) -> list[str]:
+    """Warnings about a batch just signed (it stays signed): dates that turn its stamps amber, a reused lot code."""
+    today = today or dt.date.today()
+    record = batch.record
+    expiry = dt.date.fromisoformat(record["batch"]["expiry_date"])
+    warnings = [] if expiry >= today else [
+        f"The batch's expiry date {expiry} is already past: its stamps verify as 'genuine, warning: past its expiry date'."]
+    warnings += _ocop_warnings(record["product"], expiry, today)
+    return warnings + _lot_code_warnings(store, batch)
+
+
+def _ocop_warnings(product: dict[str, Any], expiry: dt.date, today: dt.date) -> list[str]:
+    if "ocop_expires" not in product:
+        return []
+    certificate, ends = product["ocop_certificate_no"], dt.date.fromisoformat(product["ocop_expires"])
+    amber = "its stamps verify as 'genuine, warning: OCOP certificate expired'"
+    if ends < today:
+        return [f"The product's OCOP certificate {certificate} expired on {ends}: {amber}. "
+                "Record the renewed certificate (product edit) and sign a new batch."]
+    if ends < expiry:
+        return [f"The product's OCOP certificate {certificate} expires on {ends}, before the batch does ({expiry}): "
+                f"from then on {amber}. Renew it in time; batches signed after the renewal carry the new one."]
+    return []
+
+
+def _lot_code_warnings(store: Store, batch: StoredBatch) -> list[str]:
+    record = batch.record
+    lot = record["batch"]["lot_code"]
+    rows = store.db.execute("SELECT digest FROM batches WHERE lot_code = ? AND digest != ? AND (product_name = ? "
+                            "OR json_extract(record, '$.producer.name') = ?) ORDER BY created_at",
+                            [lot, batch.digest, record["product"]["name"], record["producer"]["name"]]).fetchall()
+    if not rows:
+        return []
+    earlier = ", ".join(row[0][:16] for row in rows)
+    return [f"Lot code {lot} is also used by batch {earlier} of the same producer or product, so 'ocop-stamps issue "
+            f"{lot}' cannot tell them apart: name this batch by its digest {batch.digest[:16]} (or use a new lot code)."]
 
 
 def _farm_area_ids(values: Any) -> list[int]:

@@ -11,6 +11,12 @@ trigger), so a long-running verifier knows when to reload its keys.
 Records keep their validated JSON form in a ``data`` column; the columns
 beside it are what lists and look-ups need.
 
+Every database this project makes is marked with ``PRAGMA application_id``
+(:data:`APPLICATION_ID`), and a store opens only a file so marked, or one made
+before the mark existed (our ``settings`` table with a base URL; marked when
+next opened read-write). Anything else (an empty file, another program's
+database, a text file) is refused before a byte of it is written.
+
 Schema changes after the first release are numbered migrations (SQLite's
 ``user_version``), applied once, in one write transaction, by the first
 read-write connection that finds them missing.
@@ -30,6 +36,9 @@ from sqlite_utils import Database
 from stamps.errors import InstanceError, NotFoundError
 
 BUSY_TIMEOUT_SECONDS = 30
+APPLICATION_ID = 0x4F435053  # "OCPS" in the SQLite header: this file is an ocop-stamps database
+SQLITE_HEADER = b"SQLite format 3\x00"
+SQLITE_HEADER_BYTES = 100
 MAX_RECORD_ID = 2**63 - 1
 
 _SCHEMA = """
@@ -136,15 +145,18 @@ class Store:
         survives a crash of the program but not a power cut; the verifier uses
         it for its scan log, the CLI never does.
         """
-        if not create and not path.exists():
+        fresh = create and not path.exists()
+        if not fresh and not path.exists():
             raise InstanceError(f"No database at {path}.", hint="Run 'ocop-stamps init --base-url URL' first.")
         try:
+            if not fresh:
+                _check_ours(path)
             connection = _connect_read_only(path) if read_only else _connect(path)
             if not durable:
                 connection.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.DatabaseError as error:
             raise InstanceError(f"Cannot open the database {path}: {error}.") from None
-        self.db = Database(connection)
+        self.db = Database(connection, execute_plugins=False)
         self.path = path
 
     def close(self) -> None:
@@ -200,10 +212,50 @@ class Store:
         return [_decoded(row) for row in self.db.table(table).rows_where(order_by="id", select="*")]
 
 
+def _check_ours(path: Path) -> None:
+    """Refuse a file that is not an ocop-stamps database, having only read it."""
+    with path.open("rb") as handle:
+        header = handle.read(SQLITE_HEADER_BYTES)
+    if not header:
+        raise _not_ours(path, "is empty (0 bytes)")
+    if not header.startswith(SQLITE_HEADER) or len(header) < SQLITE_HEADER_BYTES:
+        raise _not_ours(path, "is not an SQLite database")
+    marked = int.from_bytes(header[68:72], "big")  # the application_id field of the database header
+    if marked == APPLICATION_ID:
+        return
+    if marked:
+        raise _not_ours(path, "is another program's SQLite database")
+    probe = _connect_read_only(path)  # unmarked: from before the mark (or marked since, in the WAL), or not ours
+    try:
+        if not _is_ours(probe):
+            raise _not_ours(path, "is another program's SQLite database")
+    finally:
+        probe.close()
+
+
+def _is_ours(connection: sqlite3.Connection) -> bool:
+    """Marked as ours, or made before the mark existed: our settings table holding a base URL."""
+    application_id = int(connection.execute("PRAGMA application_id").fetchone()[0])
+    if application_id:
+        return application_id == APPLICATION_ID
+    try:
+        return connection.execute("SELECT 1 FROM settings WHERE name = 'base_url'").fetchone() is not None
+    except sqlite3.OperationalError:  # no such table or column: not our settings table
+        return False
+
+
+def _not_ours(path: Path, what: str) -> InstanceError:
+    return InstanceError(f"{path} {what}, not an ocop-stamps database; it was left as it is.",
+                         hint="Check that --instance (or $OCOP_STAMPS_HOME) names your instance folder, "
+                              "or restore the file from a backup.")
+
+
 def _connect(path: Path) -> sqlite3.Connection:
-    """A read-write connection in WAL mode, schema in place, waiting up to 30 s for other writers."""
+    """A read-write connection in WAL mode, marked as ours, schema in place, waiting up to 30 s for other writers."""
     connection = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_SECONDS)
-    Database(connection).enable_wal()
+    if int(connection.execute("PRAGMA application_id").fetchone()[0]) != APPLICATION_ID:
+        connection.execute(f"PRAGMA application_id = {APPLICATION_ID:d}")  # a new file, or one from before the mark
+    Database(connection, execute_plugins=False).enable_wal()
     connection.execute("PRAGMA foreign_keys = ON")
     connection.executescript(_SCHEMA)
     _migrate(connection)

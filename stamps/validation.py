@@ -8,11 +8,15 @@ import unicodedata
 from decimal import Decimal, InvalidOperation
 from typing import Any, Iterable, Mapping
 
+from stamps.charset import describe, first_unprintable
 from stamps.errors import ValidationError
 
 _DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$", re.ASCII)
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$", re.ASCII)
 _WHOLE_NUMBER = re.compile(r"^[+-]?\d+$", re.ASCII)
+# Invisible marks that change the order text is shown in (embeddings, overrides, isolates, directional marks):
+# 'HTX \u202eEGAKCAP' reads differently on a page than what was typed, so no record field may hold them.
+BIDI_CONTROLS = frozenset(map(chr, (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F, 0x061C)))
 
 
 def text(value: Any, field: str, *, required: bool = True, max_length: int = 300) -> str | None:
@@ -28,6 +32,10 @@ def text(value: Any, field: str, *, required: bool = True, max_length: int = 300
         raise ValidationError(field, f"must be at most {max_length} characters")
     if any(unicodedata.category(char) in ("Cc", "Cs") for char in cleaned):
         raise ValidationError(field, "must not contain control characters or broken (non-Unicode) text")
+    bidi = next((char for char in cleaned if char in BIDI_CONTROLS), None)
+    if bidi is not None:
+        raise ValidationError(field, f"holds the invisible direction mark {describe(bidi)}, which can show text in a false order.",
+                              hint="Type the text again without it (it comes with text copied from some web pages and chat apps).")
     return cleaned
 
 
@@ -35,6 +43,17 @@ def required_text(value: Any, field: str, *, max_length: int = 300) -> str:
     """Like :func:`text`, for a field that must be present."""
     cleaned = text(value, field, required=True, max_length=max_length)
     assert cleaned is not None
+    return cleaned
+
+
+def label_text(value: Any, field: str, *, max_length: int = 300) -> str:
+    """Like :func:`required_text`, for text printed on every stamp's label: the label font must have each character."""
+    cleaned = required_text(value, field, max_length=max_length)
+    missing = first_unprintable(cleaned)
+    if missing is not None:
+        raise ValidationError(field, f"holds {describe(missing)}, which the stamp label cannot print.",
+                              hint="Write it without that character: labels print Vietnamese and Latin letters, digits, "
+                                   "punctuation and ★ ☆ ₫ € ™, not emoji or other symbols.")
     return cleaned
 
 

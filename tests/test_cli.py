@@ -31,6 +31,7 @@ from cli import PASSPHRASE_ENV
 from cli import cli as ocop_cli
 from stamps.code import BASE32_ALPHABET, TOKEN_CHARS
 from stamps.demo import DEMO_STAMPS
+from stamps.instance import Instance
 from verify_server.background import stop_verifier, wait_until_ready
 
 # ---------------------------------------------------------------------------------------------------
@@ -763,6 +764,113 @@ def test_bad_options(world: World, name: str) -> None:
     assert expected in line
 
 
+# ---------------------------------------------------------------------------------------------------
+# records a label cannot print, and correcting records
+# ---------------------------------------------------------------------------------------------------
+def create_batch_args(lot: str, product: int = 1) -> list[object]:
+    return ["batch", "create", "--product", product, "--farm-area", 1, "--lot-code", lot, "--quantity", 3,
+            "--production-date", PRODUCED, "--expiry-date", L2_EXPIRY]
+
+
+@pytest.mark.parametrize("name", ["Mật ong 🐝 rừng", "Mật ong \u202erừng"], ids=["emoji", "direction mark"])
+def test_product_add_refuses_a_name_that_would_not_print_as_typed(world: World, name: str) -> None:
+    before = ok(invoke(world.inst, "product", "list"))
+    line = assert_error(invoke(world.inst, "product", "add", "--producer", 1, "--name", name, "--category", "Mật ong"))
+    assert line.startswith("Error: name: holds ") and ("cannot print" in line or "false order" in line)
+    assert ok(invoke(world.inst, "product", "list")) == before
+
+
+def test_a_product_stored_before_the_check_is_refused_at_batch_create_until_edited(world: World) -> None:
+    """Before: batch create signed it, and then every issue of the batch failed (even --format csv)."""
+    instance = Instance.open(world.inst)
+    try:  # what an earlier version stored without the check
+        product_id = instance.store.add_record("products", {"producer_id": 1, "name": "Mật ong 🐝 rừng"},
+                                               {"name": "Mật ong 🐝 rừng", "category": "Mật ong"})
+    finally:
+        instance.close()
+    line = assert_error(invoke(world.inst, *create_batch_args("EMOJI-1", product_id)), contains="'🐝' (U+1F41D)")
+    assert f"ocop-stamps product edit {product_id} --name" in line
+    assert "EMOJI-1" not in ok(invoke(world.inst, "batch", "list"))
+    assert ok(invoke(world.inst, "product", "edit", product_id, "--name", "Mật ong rừng")).strip() == f"Product {product_id} updated."
+    ok(invoke(world.inst, *create_batch_args("EMOJI-1", product_id)))
+    ok(invoke(world.inst, "issue", "EMOJI-1", "--count", 2, "--format", "csv", "--out", world.root / "emoji"))
+    assert len(read_codes(world.root / "emoji")) == 3
+
+
+def test_edit_commands_take_the_add_options_and_json(world: World) -> None:
+    ok(invoke(world.inst, "producer", "edit", 1, "--phone", "", "--email", "htx@example.vn"))
+    producer = json.loads(ok(invoke(world.inst, "producer", "show", 1)))
+    assert "phone" not in producer and producer["email"] == "htx@example.vn" and producer["name"] == "HTX Hợp Tiến"
+    ok(invoke(world.inst, "producer", "add", "--name", "HTX Khác", "--kind", "household", "--province", "P", "--commune", "C"))
+    ok(invoke(world.inst, "farm", "edit", 1, "--from-json", write_json(world.root / "farm.json", {
+        "producer_id": 2, "area_ha": "12.5", "certifications": ["VietGAP", "Hữu cơ"]}), "--name", "Vùng ong mới"))
+    area = json.loads(ok(invoke(world.inst, "farm", "show", 1)))
+    assert (area["producer_id"], area["name"], area["area_ha"], area["certifications"]) == (2, "Vùng ong mới", "12.5",
+                                                                                         ["VietGAP", "Hữu cơ"])
+    assert area["code"] == "VN-QN-BL-0007-25"
+    ok(invoke(world.inst, "product", "edit", 1, "--ocop-stars", 5, "--ocop-level", "national", "--standards", "TCVN 12605:2019"))
+    shown = json.loads(ok(invoke(world.inst, "product", "show", 1)))
+    assert (shown["ocop_stars"], shown["ocop_level"], shown["standards"]) == (5, "national", ["TCVN 12605:2019"])
+
+
+EDIT_ERRORS = {
+    "nothing to change": (["product", "edit", "1"], "Nothing to change"),
+    "unknown id": (["producer", "edit", "9", "--name", "X"], "no producer with id 9"),
+    "breaks a rule": (["product", "edit", "1", "--gtin", "8930000000010"], "gtin: has a wrong check digit"),
+    "unprintable name": (["product", "edit", "1", "--name", "Mật ong ☕"], "cannot print"),
+    "direction mark": (["farm", "edit", "1", "--location", "\u2067Bản A"], "location: holds the invisible direction mark"),
+    "unknown producer": (["farm", "edit", "1", "--producer", "7", "--name", "X"], "no producer with id 7"),
+    "bad email": (["producer", "edit", "1", "--email", "not-an-email"], "email"),
+}
+
+
+@pytest.mark.parametrize("name", EDIT_ERRORS)
+def test_a_refused_edit_changes_nothing(world: World, name: str) -> None:
+    args, expected = EDIT_ERRORS[name]
+    before = [ok(invoke(world.inst, group, "show", 1)) for group in ("producer", "farm", "product")]
+    assert_error(invoke(world.inst, *args), contains=expected)
+    assert [ok(invoke(world.inst, group, "show", 1)) for group in ("producer", "farm", "product")] == before
+
+
+def test_editing_a_product_leaves_its_signed_batches_and_their_stamps_as_signed(world: World) -> None:
+    before = json.loads(ok(invoke(world.inst, "batch", "show", "L1")))
+    ok(invoke(world.inst, "product", "edit", 1, "--name", "Mật ong rừng Bình Liêu (mới)", "--ocop-certificate-no", "QN-2026-9"))
+    ok(invoke(world.inst, "producer", "edit", 1, "--name", "HTX Hợp Tiến Mới"))
+    assert json.loads(ok(invoke(world.inst, "batch", "show", "L1"))) == before
+    code, payload = verify_json(world.inst, world.codes[0])
+    signed = payload["batch"]["record"]
+    assert code == EXIT["genuine"] and signed["product"]["name"] == "Mật ong rừng Bình Liêu"
+    assert signed["producer"]["name"] == "HTX Hợp Tiến" and signed == before["record"]
+    record = json.loads(ok(invoke(world.inst, "batch", "show", re.search(
+        r"Batch ([0-9a-f]{16}) signed", ok(invoke(world.inst, *create_batch_args("L3")))).group(1))))["record"]
+    assert record["product"]["name"] == "Mật ong rừng Bình Liêu (mới)" and record["producer"]["name"] == "HTX Hợp Tiến Mới"
+    assert record["product"]["ocop_certificate_no"] == "QN-2026-9"
+
+
+BATCH_WARNINGS = {  # lot, expiry date, what stderr says (nothing: no warning)
+    "in order": ("W1", L2_EXPIRY, []),
+    "OCOP expires first": ("W2", L1_EXPIRY, [f"expires on {OCOP_EXPIRES}, before the batch does ({L1_EXPIRY})"]),
+    "already expired": ("W3", PRODUCED, [f"expiry date {PRODUCED} is already past"]),
+    "lot code reused": ("L2", L2_EXPIRY, ["Lot code L2 is also used by batch"]),
+}
+
+
+@pytest.mark.parametrize("case", BATCH_WARNINGS)
+def test_batch_create_warns_but_signs(world: World, case: str) -> None:
+    lot, expiry, expected = BATCH_WARNINGS[case]
+    args = create_batch_args(lot)
+    args[args.index("--expiry-date") + 1] = expiry
+    if case == "already expired":
+        args[args.index("--production-date") + 1] = PRODUCED - dt.timedelta(days=30)
+    result = invoke(world.inst, *args)
+    assert result.exit_code == 0 and "signed: lot " + lot in result.stdout, describe(result)
+    warnings = result.stderr.splitlines()
+    assert len(warnings) == len(expected) and all(line.startswith("Warning: ") for line in warnings), result.stderr
+    assert all(text in line for text, line in zip(expected, warnings)), result.stderr
+    digest = re.search(r"Batch ([0-9a-f]{16}) signed", result.stdout).group(1)
+    assert json.loads(ok(invoke(world.inst, "batch", "show", digest)))["record"]["batch"]["lot_code"] == lot
+
+
 def test_revoked_key_cannot_be_reactivated(world: World) -> None:
     ok(invoke(world.inst, "revoke", world.key_id))
     assert_error(invoke(world.inst, "keys", "retire", world.key_id), contains="cannot be undone")
@@ -868,8 +976,8 @@ COMMANDS = dict(command_tree())
 
 def test_command_tree_is_complete() -> None:
     expected = {"init", "keys generate", "keys list", "keys export", "keys import", "keys retire", "revoke",
-                "producer add", "producer list", "producer show", "farm add", "farm list", "farm show",
-                "product add", "product list", "product show", "batch create", "batch list", "batch show",
+                "producer add", "producer edit", "producer list", "producer show", "farm add", "farm edit", "farm list",
+                "farm show", "product add", "product edit", "product list", "product show", "batch create", "batch list", "batch show",
                 "batch export", "batch import", "recall", "issue", "verify", "demo", "serve"}
     assert expected <= {" ".join(path) for path in COMMANDS}
 

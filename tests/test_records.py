@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from stamps import registry
 from stamps import validation as v
-from stamps.errors import ValidationError
+from stamps.errors import NotFoundError, ValidationError
 from stamps.instance import Instance
 from stamps.records import (
     MAX_IMAGE_BYTES,
@@ -565,3 +565,232 @@ def test_farm_area_of_another_producer_rejected(instance: Instance, signing_key:
 
     created = registry.create_batch(store, signing_key, product_id, [our_area], batch_input())
     assert [area["name"] for area in created.record["farm_areas"]] == ["Rừng ong Đồng Văn"]
+
+
+# --------------------------------------------------------------------------- what a label can print
+
+UNPRINTABLE_NAMES = {
+    "emoji": ("Mật ong 🐝 rừng", "🐝"),
+    "Chinese": ("Mật ong 蜂蜜", "蜂"),
+    "Cyrillic": ("Мёд", "М"),
+    "arrow": ("Trà → xanh", "→"),
+    "noncharacter": ("Trà\uffff", "\uffff"),
+}
+
+
+@pytest.mark.parametrize("name", UNPRINTABLE_NAMES)
+def test_a_product_name_the_label_cannot_print_is_refused(name: str) -> None:
+    text, char = UNPRINTABLE_NAMES[name]
+    error = assert_rejects(Product.from_input, product_input(name=text), "name", "which the stamp label cannot print")
+    assert f"U+{ord(char):04X}" in error.rule and "emoji" in error.hint
+
+
+def test_a_lot_code_is_checked_as_printed_too() -> None:
+    assert_rejects(Batch.from_input, batch_input(lot_code="LÔ-1"), "lot_code", "must hold only letters")
+    assert_rejects(Batch.from_input, batch_input(lot_code="L\u202e1"), "lot_code", "direction mark")
+
+
+def test_every_vietnamese_letter_and_the_label_symbols_are_printable() -> None:
+    letters = "".join(chr(code) for code in range(0x1EA0, 0x1EFA)) + "ĂăÂâĐđÊêÔôƠơƯư"
+    name = f"{letters} ★☆ ₫ € ™ – “Shan tuyết” ‘x’ • … №"
+    assert Product.from_input(product_input(name=name)).name == name
+
+
+def test_records_and_labels_share_one_charset_which_is_exactly_the_fonts() -> None:
+    from stamps.charset import LABEL_CHARACTERS
+    from stamps.printing.fonts import BOLD, REGULAR, mapped_characters, printable
+    from stamps.printing.layout import LayoutError
+
+    assert mapped_characters(REGULAR) == LABEL_CHARACTERS == mapped_characters(BOLD)
+    every = "".join(sorted(LABEL_CHARACTERS))
+    assert printable(every, "all") == unicodedata.normalize("NFC", every)
+    with pytest.raises(LayoutError, match="U\\+1F41D"):
+        printable("Mật ong 🐝")
+
+
+def test_checking_a_record_loads_no_font() -> None:
+    """Records are checked without reportlab (the record layer stays light; the CLI's record commands start fast)."""
+    import subprocess
+    import sys
+
+    probe = ("import sys\nfrom stamps.records import Product\nfrom stamps import registry\n"
+             "try:\n    Product.from_input({'name': 'Mật ong 🐝', 'category': 'x'})\nexcept Exception as error:\n"
+             "    assert 'cannot print' in str(error)\nelse:\n    raise SystemExit('accepted')\n"
+             "assert not [name for name in sys.modules if name.startswith(('reportlab', 'PIL', 'zxingcpp'))]")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+
+
+BIDI = sorted(v.BIDI_CONTROLS)
+
+
+@pytest.mark.parametrize("char", BIDI, ids=lambda char: f"U+{ord(char):04X}")
+def test_direction_marks_are_refused_in_text(char: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        v.text(f"HTX {char}EGAKCAP", "address")
+    assert caught.value.field == "address" and f"U+{ord(char):04X}" in caught.value.rule
+    assert "false order" in caught.value.rule and caught.value.hint
+
+
+@pytest.mark.parametrize(("build", "data", "field"), [
+    (Producer.from_input, producer_input(name="HTX \u202eEGAKCAP"), "name"),
+    (Producer.from_input, producer_input(address="thôn \u2067A\u2069"), "address"),
+    (FarmArea.from_input, farm_input(location="\u200fĐồi chè"), "location"),
+    (FarmArea.from_input, farm_input(certifications=["VietGAP", "Hữu cơ\u061c"]), "certifications[1]"),
+    (Product.from_input, product_input(description="Mật ong \u202bthật\u202c"), "description"),
+    (Product.from_input, product_input(**ocop_input(ocop_certificate_no="QN-\u200e2025")), "ocop_certificate_no"),
+    (Batch.from_input, batch_input(packing_facility="Xưởng \u202dA\u202c"), "packing_facility"),
+    (Batch.from_input, batch_input(origin_steps=[{"step": "thu hoạch", "date": "2026-01-10", "place": "\u2066Bản A"}]),
+     "origin_steps[0].place"),
+], ids=["producer name", "address", "farm location", "certification", "description", "certificate no", "packing facility",
+        "origin step"])
+def test_every_record_text_field_refuses_direction_marks(build: Callable[[dict[str, Any]], Any], data: dict[str, Any],
+                                                         field: str) -> None:
+    assert_rejects(build, data, field, "direction mark")
+
+
+# --------------------------------------------------------------------------- correcting records
+
+def test_an_edit_changes_the_fields_given_and_checks_the_whole_record(instance: Instance) -> None:
+    store = instance.store
+    producer_id = registry.add_producer(store, producer_input(phone="0203 3878 000", email="htx@example.vn"))
+    registry.edit_producer(store, producer_id, {"name": "HTX Hợp Tiến", "phone": ""})
+    row = store.record_row("producers", producer_id)
+    assert row["name"] == "HTX Hợp Tiến"
+    assert row["data"] == {**without(without(producer_input(), "name"), "phone"), "name": "HTX Hợp Tiến",
+                           "email": "htx@example.vn"}
+    with pytest.raises(ValidationError, match="kind: must be one of"):
+        registry.edit_producer(store, producer_id, {"name": "Tên mới", "kind": "company"})
+    assert store.record_row("producers", producer_id) == row  # nothing half-written
+
+
+def test_an_edit_of_an_unknown_record_or_to_an_unknown_producer_changes_nothing(instance: Instance) -> None:
+    store = instance.store
+    producer_id = registry.add_producer(store, producer_input())
+    area_id = registry.add_farm_area(store, producer_id, farm_input())
+    before = store.record_row("farm_areas", area_id)
+    with pytest.raises(NotFoundError, match="no farm area with id 9"):
+        registry.edit_farm_area(store, 9, {"name": "x"})
+    with pytest.raises(NotFoundError, match="no producer with id 42"):
+        registry.edit_farm_area(store, area_id, {"name": "Vùng mới"}, producer_id=42)
+    assert store.record_row("farm_areas", area_id) == before
+    other = registry.add_producer(store, producer_input(name="HTX Khác"))
+    registry.edit_farm_area(store, area_id, {}, producer_id=other)
+    assert store.record_row("farm_areas", area_id)["producer_id"] == other
+
+
+@pytest.mark.parametrize(("stored", "changes", "expected"), [
+    ({}, {"ocop_issued": "2025-06-01"}, {"ocop_expires": "2028-06-01", "ocop_level": "province"}),
+    ({"ocop_expires": "2027-01-01"}, {"ocop_issued": "2025-06-01"}, {"ocop_expires": "2027-01-01"}),
+    ({}, {"ocop_stars": 5}, {"ocop_level": "national", "ocop_expires": "2028-03-10"}),
+    ({"ocop_level": "national"}, {"ocop_stars": 5}, {"ocop_level": "national"}),
+    ({}, {"ocop_stars": 5, "ocop_level": "province"}, None),
+], ids=["issue date moves the default expiry", "an explicit expiry stays", "5 stars: default level becomes national",
+        "explicit level stays", "explicit change still checked"])
+def test_a_default_follows_the_field_it_comes_from(instance: Instance, stored: dict[str, Any], changes: dict[str, Any],
+                                                   expected: dict[str, str] | None) -> None:
+    producer_id = registry.add_producer(instance.store, producer_input())
+    product_id = registry.add_product(instance.store, producer_id, product_input(**ocop_input(**stored)))
+    if expected is None:
+        with pytest.raises(ValidationError, match="ocop_level: must be national"):
+            registry.edit_product(instance.store, product_id, changes)
+        return
+    registry.edit_product(instance.store, product_id, changes)
+    data = instance.store.record_row("products", product_id)["data"]
+    assert {name: data[name] for name in expected} == expected
+
+
+def test_an_edit_replaces_the_thumbnail_and_its_hash(instance: Instance) -> None:
+    producer_id = registry.add_producer(instance.store, producer_input())
+    product_id = registry.add_product(instance.store, producer_id, product_input(), image=PNG_HEAD + b"\x00" * 50)
+    registry.edit_product(instance.store, product_id, {}, image=JPEG_HEAD + b"\x02" * 50)
+    row = instance.store.record_row("products", product_id)
+    assert row["image_type"] == "image/jpeg" and row["data"]["image_sha256"] == hashlib.sha256(row["image"]).hexdigest()
+    with pytest.raises(ValidationError, match="image_sha256"):
+        registry.edit_product(instance.store, product_id, {"image_sha256": "0" * 64})
+
+
+def test_a_signed_batch_keeps_its_records_as_they_were_when_signed(instance: Instance, signing_key: Ed25519PrivateKey) -> None:
+    store = instance.store
+    producer_id = registry.add_producer(store, producer_input())
+    area_id = registry.add_farm_area(store, producer_id, farm_input())
+    product_id = registry.add_product(store, producer_id, product_input(**ocop_input()))
+    signed = registry.create_batch(store, signing_key, product_id, [area_id], batch_input())
+    canonical = signed.signed.canonical
+
+    registry.edit_producer(store, producer_id, {"name": "HTX Hợp Tiến"})
+    registry.edit_farm_area(store, area_id, {"name": "Rừng ong Bình Liêu"})
+    registry.edit_product(store, product_id, {"name": "Mật ong rừng Bình Liêu", "ocop_issued": "2025-06-01"})
+
+    again = registry.find_batch(store, signed.digest)
+    assert again.signed.canonical == canonical and again.digest == signed.digest
+    again.signed.verify(signing_key.public_key())
+    assert again.record["product"]["name"] == "Mật ong rừng" and again.record["producer"]["name"] == producer_input()["name"]
+    later = registry.create_batch(store, signing_key, product_id, [area_id], batch_input(lot_code="BL-2026-002"))
+    assert (later.record["product"]["name"], later.record["producer"]["name"]) == ("Mật ong rừng Bình Liêu", "HTX Hợp Tiến")
+    assert later.record["farm_areas"][0]["name"] == "Rừng ong Bình Liêu"
+    assert later.record["product"]["ocop_expires"] == "2028-06-01"
+
+
+@pytest.mark.parametrize(("table", "data", "command"), [
+    ("products", {"name": "Mật ong 🐝 rừng", "category": "Mật ong"}, "ocop-stamps product edit 1 --name ..."),
+    ("producers", {**producer_input(), "name": "HTX \u202eEGAKCAP"}, "ocop-stamps producer edit 1 --name ..."),
+], ids=["unprintable product name", "direction mark in a producer"])
+def test_a_record_stored_before_a_rule_is_refused_at_batch_time_with_the_edit_that_fixes_it(
+        instance: Instance, signing_key: Ed25519PrivateKey, table: str, data: dict[str, Any], command: str) -> None:
+    store = instance.store
+    if table == "producers":
+        store.add_record("producers", {"name": data["name"]}, data)  # as an earlier version stored it, unchecked
+        product_id = store.add_record("products", {"producer_id": 1, "name": "Mật ong"}, product_input())
+    else:
+        registry.add_producer(store, producer_input())
+        product_id = store.add_record("products", {"producer_id": 1, "name": data["name"]}, data)
+    with pytest.raises(ValidationError) as caught:
+        registry.create_batch(store, signing_key, product_id, [], batch_input())
+    assert caught.value.field == f"{table[:-1]} 1 name" and command in caught.value.hint
+    assert registry.list_batches(store) == []
+    edit = registry.edit_producer if table == "producers" else registry.edit_product
+    edit(store, 1, {"name": "Đã sửa"})
+    assert registry.create_batch(store, signing_key, product_id, [], batch_input()).record[table[:-1]]["name"] == "Đã sửa"
+
+
+# --------------------------------------------------------------------------- warnings at batch creation
+
+WARNING_DAY = dt.date(2026, 6, 1)
+WARNING_CASES = {  # batch fields, product OCOP fields, what the warnings say (none: an empty list)
+    "all in order": ({}, {}, []),
+    "OCOP expires within the shelf life": ({"expiry_date": "2028-06-01"}, {},
+                                           ["OCOP certificate 123/QĐ-UBND expires on 2028-03-10, before the batch does "
+                                            "(2028-06-01)"]),
+    "OCOP expires on the batch's expiry day": ({"expiry_date": "2028-03-10"}, {}, []),
+    "OCOP already expired": ({}, {"ocop_issued": "2022-01-01"}, ["OCOP certificate 123/QĐ-UBND expired on 2025-01-01"]),
+    "batch already expired": ({"harvest_date": "2025-01-01", "production_date": "2025-01-02", "expiry_date": "2026-05-31"},
+                              {}, ["expiry date 2026-05-31 is already past"]),
+    "both expired": ({"harvest_date": "2021-12-01", "production_date": "2021-12-02", "expiry_date": "2024-01-01"},
+                     {"ocop_issued": "2022-01-01"}, ["expiry date 2024-01-01 is already past", "expired on 2025-01-01"]),
+}
+
+
+@pytest.mark.parametrize("case", WARNING_CASES)
+def test_batch_warnings_about_dates(instance: Instance, signing_key: Ed25519PrivateKey, case: str) -> None:
+    batch_fields, ocop_fields, expected = WARNING_CASES[case]
+    producer_id = registry.add_producer(instance.store, producer_input())
+    product_id = registry.add_product(instance.store, producer_id, product_input(**ocop_input(**ocop_fields)))
+    created = registry.create_batch(instance.store, signing_key, product_id, [], batch_input(**batch_fields))
+    warnings = registry.batch_warnings(instance.store, created, today=WARNING_DAY)
+    assert len(warnings) == len(expected) and all(text in warning for text, warning in zip(expected, warnings)), warnings
+
+
+def test_batch_warnings_about_a_reused_lot_code(instance: Instance, signing_key: Ed25519PrivateKey) -> None:
+    store = instance.store
+    ours = registry.add_producer(store, producer_input())
+    theirs = registry.add_producer(store, producer_input(name="HTX Chè Hà Giang"))
+    honey = registry.add_product(store, ours, product_input())
+    tea = registry.add_product(store, theirs, product_input(name="Trà Shan tuyết"))
+    first = registry.create_batch(store, signing_key, honey, [], batch_input(lot_code="L-7"))
+    other = registry.create_batch(store, signing_key, tea, [], batch_input(lot_code="L-7"))  # another producer's lot
+    assert registry.batch_warnings(store, other, today=WARNING_DAY) == []
+    again = registry.create_batch(store, signing_key, honey, [], batch_input(lot_code="L-7", quantity=10))
+    [warning] = registry.batch_warnings(store, again, today=WARNING_DAY)
+    assert f"Lot code L-7 is also used by batch {first.digest[:16]} " in warning and again.digest[:16] in warning
+    assert other.digest[:16] not in warning

@@ -111,8 +111,17 @@ def scan_rows(site: Site) -> list[sqlite3.Row]:
 # --- one page per result, in both languages ---------------------------------------------------------------
 
 GENUINE_FIELDS = [PRODUCT, PRODUCER, "VN-DB-XL-0001-24", "https://www.google.com/maps/search/?api=1&amp;query=21.6012,103.371",
-                  "20/10/2026", "28/10/2026", "27/10/2028", "Thu hái (harvested)", "Đóng gói (packed)", "PH14-2611-01",
-                  "★★★★☆", "DB-2024-0114"]
+                  "Thu hái (harvested)", "Đóng gói (packed)", "PH14-2611-01", "★★★★☆", "DB-2024-0114"]
+
+
+def batch_dates(site: Site) -> list[str]:
+    """Harvest, production and expiry of the demo batch as the page shows them (the demo's dates follow the day it ran)."""
+    batch = site.demo.batch.record["batch"]
+    return [dt.date.fromisoformat(batch[name]).strftime("%d/%m/%Y") for name in ("harvest_date", "production_date", "expiry_date")]
+
+
+def day_after_expiry(site: Site) -> dt.date:
+    return dt.date.fromisoformat(site.demo.batch.record["batch"]["expiry_date"]) + dt.timedelta(days=1)
 LABELS = {"vi": ["Chủ thể", "Mã lô", "Số sê-ri", "Ngày thu hoạch", "Ngày sản xuất (NSX)", "Hạn sử dụng (HSD)", "Công đoạn",
                  "Vùng trồng", "Tiêu chuẩn áp dụng", "4 sao OCOP"],
           "en": ["Producer", "Lot", "Serial", "Harvested", "Produced", "Expiry date", "Step", "Farm area", "Standards",
@@ -123,7 +132,7 @@ def test_genuine_page_in_vietnamese(site: Site) -> None:
     status, html = site.page(site.code(2))
     assert status == 200 and '<html lang="vi">' in html
     assert 'data-result="genuine"' in html and "<h1>Tem chính hãng</h1>" in html
-    for expected in GENUINE_FIELDS + LABELS["vi"]:
+    for expected in GENUINE_FIELDS + batch_dates(site) + LABELS["vi"]:
         assert expected in html, expected
     assert "<dt>Số sê-ri</dt><dd>2</dd>" in html
     assert "Chưa có nơi nào khác quét tem này." in html
@@ -132,7 +141,7 @@ def test_genuine_page_in_vietnamese(site: Site) -> None:
 def test_genuine_page_in_english(site: Site) -> None:
     status, html = site.page(site.code(2), "en-US,en;q=0.9")
     assert status == 200 and '<html lang="en">' in html and "<h1>Genuine</h1>" in html
-    for expected in GENUINE_FIELDS + LABELS["en"]:
+    for expected in GENUINE_FIELDS + batch_dates(site) + LABELS["en"]:
         assert expected in html, expected
     assert "No other place has scanned this stamp." in html
 
@@ -142,7 +151,7 @@ def test_genuine_page_in_english(site: Site) -> None:
     ("en", "Genuine, with a warning", "The product is past its expiry date."),
 ])
 def test_expired_product_is_amber(site: Site, monkeypatch: pytest.MonkeyPatch, lang: str, title: str, reason: str) -> None:
-    monkeypatch.setattr(routes, "vietnam_today", lambda: dt.date(2029, 1, 1))
+    monkeypatch.setattr(routes, "vietnam_today", lambda: day_after_expiry(site))
     status, html = site.page(site.code(3), lang)
     assert status == 200 and f"<h1>{title}</h1>" in html and 'class="verdict warning"' in html
     assert reason in html and PRODUCT in html

@@ -8,6 +8,7 @@ the committed file, never against a fresh run of this script.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import hashlib
 import json
 from pathlib import Path
@@ -35,7 +36,7 @@ RECALL = {"kind": "mandatory", "reason": "Dư lượng thuốc bảo vệ thực
 
 def vector_record(key: Ed25519PrivateKey) -> dict[str, Any]:
     """The demo's tea batch, signed at a fixed time."""
-    data = demo_data()
+    data = demo_data(today=dt.date.fromisoformat(SIGNED_AT[:10]))  # the demo as written, not moved to today
     entry = data["producers"][0]
     strip = lambda item: {k: v for k, v in item.items() if k != "key"}  # noqa: E731
     return build_record(
