@@ -374,7 +374,7 @@ def farm_add(ctx: click.Context, producer_id: int | None, json_file: Path | None
 def farm_edit(ctx: click.Context, record_id: int, producer_id: int | None, json_file: Path | None, **fields: Any) -> None:
     """Correct a farm area: the fields given replace the stored ones."""
     data = merged_input(json_file, fields)
-    owner = _owner_id(data, producer_id, "producer_id", "--producer", required=False)
+    owner = _given_owner_id(data, producer_id, "producer_id")
     registry.edit_farm_area(open_instance(ctx).store, record_id, _changes(data, owner), owner)
     click.echo(f"Farm area {record_id} updated.")
 
@@ -410,7 +410,7 @@ def product_edit(ctx: click.Context, record_id: int, producer_id: int | None, im
                  **fields: Any) -> None:
     """Correct a product: the fields given replace the stored ones."""
     data = merged_input(json_file, fields)
-    owner = _owner_id(data, producer_id, "producer_id", "--producer", required=False)
+    owner = _given_owner_id(data, producer_id, "producer_id")
     changes = _changes(data, owner, image)
     registry.edit_product(open_instance(ctx).store, record_id, changes, owner, image.read_bytes() if image else None)
     click.echo(f"Product {record_id} updated.")
@@ -419,14 +419,19 @@ def product_edit(ctx: click.Context, record_id: int, producer_id: int | None, im
 add_list_show(product, "products", ("category", "ocop_stars"))
 
 
-def _owner_id(data: dict[str, Any], option_value: int | None, field: str, option: str, *, required: bool = True) -> int | None:
+def _owner_id(data: dict[str, Any], option_value: int | None, field: str, option: str) -> int:
+    """The owning record's id from the option, else from the JSON file; required."""
+    value = _given_owner_id(data, option_value, field)
+    if value is None:
+        raise click.ClickException(f"{option} is required (or '{field}' in the JSON file).")
+    return value
+
+
+def _given_owner_id(data: dict[str, Any], option_value: int | None, field: str) -> int | None:
+    """The owning record's id from the option, else from the JSON file, else None (an edit that keeps the owner)."""
     from_file = data.pop(field, None)
     value = option_value if option_value is not None else from_file
-    if value is None:
-        if not required:
-            return None
-        raise click.ClickException(f"{option} is required (or '{field}' in the JSON file).")
-    return validation.integer(value, field, minimum=1, maximum=MAX_RECORD_ID)
+    return None if value is None else validation.integer(value, field, minimum=1, maximum=MAX_RECORD_ID)
 
 
 def _changes(fields: dict[str, Any], *others: Any) -> dict[str, Any]:
