@@ -165,7 +165,7 @@ def test_a_stopped_run_cleans_up_and_says_what_to_do(inst: Path, started, signum
     assert "Traceback" not in stderr
     assert (f"Serials 1-{BIG_JOB} are recorded but their files were not written. "
             f"Write them with: {reprint_line(inst, 1, BIG_JOB)}") in stderr
-    assert staging_folders(inst) == []
+    assert list((inst / "output").glob(".issue-*")) == []  # neither the folder nor its lock file
     assert wait_until_gone(workers, 1.0) == []
 
 
