@@ -113,7 +113,8 @@ def allocate_serials(store: Store, batch: StoredBatch, count: int, staging: Path
         inserted = db.table("serial_ranges").insert({"batch_digest": batch.digest, "first_serial": issued + 1,
                                                      "last_serial": issued + count, "issued_at": utc_now()})
         if staging is not None:
-            db.table("range_writes").insert({"range_id": inserted.last_pk, "staging": str(staging.absolute())})
+            db.execute("INSERT INTO range_writes (range_id, staging) VALUES (?, ?)",
+                       [inserted.last_pk, str(staging.absolute())])
     return SerialRange(issued + 1, issued + count)
 
 
