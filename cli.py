@@ -51,6 +51,7 @@ with loading_modules():  # first thing: loading what every command needs takes a
     import io
     import json
     import re
+    import shlex
     import sqlite3
     import tempfile
     from pathlib import Path
@@ -63,13 +64,13 @@ with loading_modules():  # first thing: loading what every command needs takes a
     from stamps import registry, validation
     from stamps.errors import StampError
     from stamps.instance import Instance, default_root
-    from stamps.issuance import (SerialRange, StampSigner, allocate_serials, default_destination, publish, reprint_range,
-                                 staged_output)
+    from stamps.issuance import (IssueFeedback, SerialRange, StampSigner, issue_stamps, reprint_command, reprint_range,
+                                 unwritten_serials)
     from stamps.printing.label import MIN_READABLE_PT
     from stamps.present import text_report
     from stamps.registry import StoredBatch
     from stamps.scanlog import DEFAULT_COPY_THRESHOLD, DEFAULT_RATE_LIMIT_PER_MINUTE
-    from stamps.store import MAX_RECORD_ID
+    from stamps.store import MAX_RECORD_ID, Store
 # The web stack (Flask, Werkzeug, Jinja, gunicorn) and the printing stack (reportlab, zxing-cpp, Pillow) are
 # imported inside the commands that use them (serve, demo, issue), under loading_modules() too, so every other
 # command starts without them.
@@ -483,21 +484,34 @@ def _parse_step(text: str) -> dict[str, str]:
 @batch.command("list")
 @click.pass_context
 def batch_list(ctx: click.Context) -> None:
-    """List batches with issued serials and recalls."""
-    for item in registry.list_batches(open_instance(ctx, read_only=True).store):
+    """List batches with issued serials, recalls and serials recorded but never written."""
+    store = open_instance(ctx, read_only=True).store
+    for item in registry.list_batches(store):
         record = item.record
         recall = "  RECALLED" if item.recall else ""
+        unwritten = _unwritten(ctx, store, item)
+        marker = "  NOT WRITTEN " + ", ".join(f"{entry['first']}-{entry['last']}" for entry in unwritten) if unwritten else ""
         click.echo(f"{item.digest[:16]}  {record['batch']['lot_code']}  {record['product']['name']}  "
-                   f"issued {item.issued:,}/{record['batch']['quantity']:,}  ({item.origin}){recall}")
+                   f"issued {item.issued:,}/{record['batch']['quantity']:,}  ({item.origin}){recall}{marker}")
+        for entry in unwritten:
+            click.echo(f"    serials {entry['first']}-{entry['last']} were never written; write them with: {entry['reprint']}")
+
+
+def _unwritten(ctx: click.Context, store: Store, item: StoredBatch) -> list[dict[str, Any]]:
+    """The batch's serials recorded but never written (a run was killed), each with the command that writes them."""
+    return [{"first": serials.first, "last": serials.last, "reprint": reprint_command(item, serials, _program(ctx))}
+            for serials in unwritten_serials(store, item)]
 
 
 @batch.command("show")
 @click.argument("batch_ref")
 @click.pass_context
 def batch_show(ctx: click.Context, batch_ref: str) -> None:
-    """Show a batch's signed record as JSON (BATCH: digest prefix or lot code)."""
-    item = registry.find_batch(open_instance(ctx, read_only=True).store, batch_ref)
-    echo_json({"digest": item.digest, "issued": item.issued, "recall": item.recall, "origin": item.origin, "record": item.record})
+    """Show a batch's signed record as JSON (BATCH: digest prefix or lot code), with the serials never written."""
+    store = open_instance(ctx, read_only=True).store
+    item = registry.find_batch(store, batch_ref)
+    echo_json({"digest": item.digest, "issued": item.issued, "recall": item.recall, "origin": item.origin, "record": item.record,
+               "unwritten": _unwritten(ctx, store, item)})
 
 
 @batch.command("export")
@@ -572,7 +586,7 @@ def issue(ctx: click.Context, batch_ref: str, count: int | None, reprint: str | 
           grid: str | None, label_size: str | None, margins: str, gaps: str, page: str, module_mm: float | None, dpi: str) -> None:
     """Issue stamp codes for a batch and write them ready to print (codes.csv is always written)."""
     with loading_modules():
-        from stamps.printing.jobs import CustomGrid, PrintJob, encoding_workers, parse_format, write_stamps
+        from stamps.printing.jobs import CustomGrid, PrintJob, encoding_workers, parse_format
     if (count is None) == (reprint is None):
         raise click.ClickException("Give either --count N (new serials) or --reprint FIRST-LAST.")
     if out is not None and out.exists():
@@ -580,28 +594,28 @@ def issue(ctx: click.Context, batch_ref: str, count: int | None, reprint: str | 
     instance = open_instance(ctx)
     item = registry.find_batch(instance.store, batch_ref)
     custom = CustomGrid(grid, label_size, margins, gaps, page)
-    serials = _reprint_serials(item, reprint) if reprint else None
+    serials = _reprint_serials(item, reprint) if reprint else count or 0
     job = PrintJob(tuple(dict.fromkeys(parse_format(text, custom) for text in formats)), item, instance.base_url, module_mm,
-                   int(dpi), encoding_workers(len(serials) if serials else count or 0))
-    job.plans()  # a label that cannot hold the stamp fails here, before any serial is recorded
+                   int(dpi), encoding_workers(len(serials) if isinstance(serials, SerialRange) else serials))
+    job.plans()  # a label that cannot hold the stamp fails here, before the passphrase is asked for
     signer = StampSigner(_batch_signing_key(instance, item), item, instance.base_url)
-    parent = out.parent if out is not None else instance.output_dir
-    with staged_output(parent) as staging:
-        if serials is None:
-            serials = allocate_serials(instance.store, item, count or 0)
-        issued = serials
-        try:
-            with click.progressbar(length=len(serials) * job.progress_steps, label=f"Serials {serials.first}-{serials.last}",
-                                   file=sys.stderr) as bar:
-                write_stamps(staging, job, lambda: signer.codes(issued), progress=bar.update)
-            written = publish(staging, out or default_destination(parent, item, serials))
-        except BaseException:
-            click.echo(f"Serials {serials.first}-{serials.last} are recorded but their files were not written. "
-                       f"Write them with: ocop-stamps issue {item.digest[:16]} --reprint {serials.first}-{serials.last}", err=True)
-            raise
-    names = ", ".join(sorted(path.name for path in written.iterdir()))
-    click.echo(f"{len(serials):,} stamps (serials {serials.first}-{serials.last}, {', '.join(f.name for f in job.formats)}) "
-               f"written to {written}: {names}")
+    feedback = IssueFeedback(lambda text: click.echo(text, err=True), _progress_bar, _program(ctx))
+    written = issue_stamps(instance.store, job, signer, serials, output_dir=instance.output_dir, out=out, feedback=feedback)
+    names = ", ".join(sorted(path.name for path in written.folder.iterdir()))
+    click.echo(f"{len(written.serials):,} stamps (serials {written.serials.first}-{written.serials.last}, "
+               f"{', '.join(f.name for f in job.formats)}) written to {written.folder}: {names}")
+
+
+@contextlib.contextmanager
+def _progress_bar(serials: SerialRange, steps: int) -> Iterator[Callable[[int], None]]:
+    with click.progressbar(length=steps, label=f"Serials {serials.first}-{serials.last}", file=sys.stderr) as bar:
+        yield bar.update
+
+
+def _program(ctx: click.Context) -> str:
+    """How commands this run recommends begin: with --instance when the instance is not the default one."""
+    root = ctx.find_root().obj
+    return "ocop-stamps" if root == default_root() else f"ocop-stamps --instance {shlex.quote(str(root.absolute()))}"
 
 
 def _reprint_serials(item: StoredBatch, text: str) -> SerialRange:

@@ -14,8 +14,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from stamps import registry
 from stamps.code import BASE32_ALPHABET
 from stamps.instance import Instance
-from stamps.issuance import IssuedCode, SerialRange, StampSigner, allocate_serials, default_destination, publish, staged_output
-from stamps.printing.jobs import PrintJob, parse_format, write_stamps
+from stamps.issuance import IssuedCode, SerialRange, StampSigner, allocate_serials, issue_stamps
+from stamps.printing.jobs import PrintJob, parse_format
 from stamps.registry import StoredBatch
 from stamps.verify import Verification
 
@@ -67,16 +67,13 @@ def run_demo(root: Path, base_url: str, today: dt.date | None = None) -> DemoRun
         instance.generate_key(DEMO_PASSPHRASE, "Demo key (Công ty TNHH trà Phan Nhất)")
         private_key = instance.signing_key(DEMO_PASSPHRASE)
         batch = _load_records(instance, private_key, demo_data(today))
-        serials = allocate_serials(instance.store, batch, DEMO_STAMPS)
         signer = StampSigner(private_key, batch, instance.base_url)
-        with staged_output(instance.output_dir) as staging:
-            job = PrintJob(tuple(parse_format(name) for name in DEMO_FORMATS), batch, instance.base_url)
-            write_stamps(staging, job, lambda: signer.codes(serials))
-            output = publish(staging, default_destination(instance.output_dir, batch, serials))
+        job = PrintJob(tuple(parse_format(name) for name in DEMO_FORMATS), batch, instance.base_url)
+        written = issue_stamps(instance.store, job, signer, DEMO_STAMPS, output_dir=instance.output_dir)
         verifier = instance.verifier()
-        genuine_url = signer.code(serials.first).url
-        tampered_url = tamper(signer.code(_middle(serials)).url)
-        return DemoRun(root, batch, output, genuine_url, verifier.verify(genuine_url, today=today), tampered_url,
+        genuine_url = signer.code(written.serials.first).url
+        tampered_url = tamper(signer.code(_middle(written.serials)).url)
+        return DemoRun(root, batch, written.folder, genuine_url, verifier.verify(genuine_url, today=today), tampered_url,
                        verifier.verify(tampered_url, today=today))
     finally:
         instance.close()

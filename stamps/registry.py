@@ -354,6 +354,21 @@ def list_batches(store: Store) -> list[StoredBatch]:
     return [_stored_batch(store, row["digest_prefix"]) for row in rows]
 
 
+def unwritten_ranges(store: Store, digest: str) -> list[tuple[int, int, str | None]]:
+    """The batch's issued serial ranges whose files were not written (yet), as (first, last, folder of the run writing
+    them or None), in order.
+
+    An instance opened read-only before migration 2 ran has no range_writes table: its ranges count as written, as
+    the migration will record them.
+    """
+    if not store.db["range_writes"].exists():
+        return []
+    rows = store.db.execute("SELECT s.first_serial, s.last_serial, w.staging FROM serial_ranges s LEFT JOIN range_writes w "
+                            "ON w.range_id = s.id WHERE s.batch_digest = ? AND w.written_at IS NULL ORDER BY s.first_serial",
+                            [digest])
+    return [(int(first), int(last), staging) for first, last, staging in rows]
+
+
 def _matching_prefixes(store: Store, reference: str) -> list[str]:
     """The digest prefixes of the batches *reference* names (a digest prefix first, else a lot code)."""
     batches = store.db.table("batches")

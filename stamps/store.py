@@ -1,11 +1,12 @@
 """The embedded store: SQLite through sqlite-utils, WAL mode, one transaction per change.
 
 Tables: settings, producers, farm_areas, products, batches (signed records),
-serial_ranges (issued serials), recalls, trusted_keys (the trust store),
-scans (the verifier's scan log), unit_sources and scan_keys (which places
-scanned which unit today, under today's key) and scan_counts (each unit's
-counted scans, distinct places and first scan, kept by triggers in the
-statements that insert scans and places; see stamps/scanlog.py).
+serial_ranges (issued serials), range_writes (where and whether each range's
+files were written), recalls, trusted_keys (the trust store), scans (the
+verifier's scan log), unit_sources and scan_keys (which places scanned which
+unit today, under today's key) and scan_counts (each unit's counted scans,
+distinct places and first scan, kept by triggers in the statements that insert
+scans and places; see stamps/scanlog.py).
 Every change to trusted_keys bumps the ``trust_generation`` setting (by
 trigger), so a long-running verifier knows when to reload its keys.
 Records keep their validated JSON form in a ``data`` column; the columns
@@ -98,7 +99,17 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
             SELECT digest_prefix, serial, count(*), min(scanned_at) FROM scans WHERE counted = 1
             GROUP BY digest_prefix, serial""",
      "DROP INDEX IF EXISTS scans_unit"),  # after the recount, which reads it
-    # 2: copy detection by distinct places (stamps/scanlog.py). unit_sources holds which place (a keyed hash of
+    # 2: whether each issued range's files were written. A range is recorded before its files are written, with the
+    # hidden folder the run writes them in (a lock file beside it tells whether that run is alive); written_at is set
+    # when the folder is moved into place (or a --reprint covering the whole range is), so a range whose run was killed
+    # (kill -9, a power cut) is shown with the command that writes it. Ranges issued before this migration count as
+    # written: the code that issued them printed the reprint command itself when a run failed, and an alarm on every
+    # old range would teach users to ignore the real ones. A table of its own (not columns) keeps the migration
+    # idempotent (CREATE ... IF NOT EXISTS, INSERT OR IGNORE).
+    ("""CREATE TABLE IF NOT EXISTS range_writes (
+            range_id INTEGER PRIMARY KEY REFERENCES serial_ranges(id), staging TEXT, written_at TEXT)""",
+     "INSERT OR IGNORE INTO range_writes (range_id, written_at) SELECT id, issued_at FROM serial_ranges"),
+    # 3: copy detection by distinct places (stamps/scanlog.py). unit_sources holds which place (a keyed hash of
     # network and device) scanned which unit on which day; its trigger adds each new one to the unit's count of
     # places, so reloading a page from one place adds nothing. scan_keys holds the day's random key. Scans logged
     # before this migration carry no place: each day a unit was scanned on counts as one place (the fewest places

@@ -133,7 +133,7 @@ def test_failed_writing_after_allocation_says_how_to_reprint(demo: Any, monkeypa
     def disk_full(*_: object, **__: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("stamps.printing.jobs.write_stamps", disk_full)  # issue imports it when it runs
+    monkeypatch.setattr("stamps.printing.jobs.write_stamps", disk_full)  # what issue_stamps writes with
     result = invoke(demo.instance_root, "issue", "PH14-2611-01", "--count", "3")
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "--reprint 21-23" in result.stderr and "No space left on device" in result.stderr

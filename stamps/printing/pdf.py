@@ -20,9 +20,16 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
+import contextlib
+import ctypes
 import itertools
 import multiprocessing
 import multiprocessing.context
+import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
@@ -37,6 +44,8 @@ from stamps.printing.symbols import BulkEncoder, QRMatrix
 from stamps.qr import QUIET_ZONE_MODULES
 
 MAX_LABELS_PER_FILE = 10_000
+PR_SET_PDEATHSIG = 1  # prctl option, linux/prctl.h
+PARENT_POLL_SECONDS = 0.5
 _DIGITS = np.array([list(b"%3d" % number) for number in range(1000)], dtype=np.uint8)
 
 rl_config.useA85 = 0  # plain compressed streams: smaller and faster (the process only writes PDFs this way)
@@ -112,7 +121,7 @@ class PdfLabelWriter:
                 yield page, page_qr_paths([self.encoder.matrix(unit.url) for unit in page])
             return
         ahead: collections.deque[tuple[list[StampUnit], concurrent.futures.Future[list[bytes]]]] = collections.deque()
-        with concurrent.futures.ProcessPoolExecutor(self.workers, mp_context=_process_context()) as pool:
+        with encoding_pool(self.workers) as pool:
             for page in pages:
                 ahead.append((page, pool.submit(encode_page, [unit.url for unit in page], self.plan.qr_modules)))
                 if len(ahead) > 2 * self.workers:
@@ -149,6 +158,58 @@ class PdfLabelWriter:
 def _draw_text(pdf: canvas.Canvas, line: TextLine, label_height: float) -> None:
     pdf.setFont(BOLD if line.bold else REGULAR, line.size_pt)
     pdf.drawString(line.x_mm * POINTS_PER_MM, label_height - line.baseline_mm * POINTS_PER_MM, line.text)
+
+
+@contextlib.contextmanager
+def encoding_pool(workers: int) -> Iterator[concurrent.futures.ProcessPoolExecutor]:
+    """Worker processes that die with this one (:func:`_start_worker`); when the run fails or is interrupted
+    (Ctrl-C, SIGTERM), pages not yet started are dropped and the workers are waited for, so none outlives it."""
+    pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=_process_context(), initializer=_start_worker,
+                                                  initargs=(os.getpid(),))
+    try:
+        yield pool
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+
+
+def _start_worker(parent_pid: int) -> None:
+    """Pool initializer: leave Ctrl-C to the parent (it stops the pool) and die with the parent.
+
+    A worker outliving a killed parent waits on its task pipe for ever, holding the instance's files open. On Linux the
+    kernel kills it (PR_SET_PDEATHSIG; the pool forks its workers from the thread that submits, which lives as long as
+    the process); elsewhere a thread watches the parent. A parent that died before that was set is seen by getppid().
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if not _kill_with_parent():
+        watch_parent(parent_pid)
+    if os.getppid() != parent_pid:
+        os._exit(1)
+
+
+def _kill_with_parent() -> bool:
+    """Linux: have the kernel send this process SIGKILL when its parent ends; False where that is not available."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        return int(ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def watch_parent(parent_pid: int, interval: float = PARENT_POLL_SECONDS) -> threading.Thread:
+    """A daemon thread that ends this process once its parent *parent_pid* is gone (polled every *interval* s)."""
+    def watch() -> None:
+        parent = multiprocessing.parent_process()  # on Windows its handle tells when it ends; getppid() does not
+        while os.getppid() == parent_pid and (parent is None or parent.is_alive()):
+            time.sleep(interval)
+        os._exit(1)
+
+    watcher = threading.Thread(target=watch, name="parent-watch", daemon=True)
+    watcher.start()
+    return watcher
 
 
 def _process_context() -> multiprocessing.context.BaseContext:
