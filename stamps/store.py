@@ -30,7 +30,7 @@ import json
 import sqlite3
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, NamedTuple
 
 from sqlite_utils import Database
 
@@ -79,7 +79,20 @@ END;""" for event in ("INSERT", "UPDATE", "DELETE"))
 
 # Migration N (1-based) brings user_version from N-1 to N. Each is a list of
 # statements run in one transaction; never edit a released one, add another.
-_MIGRATIONS: tuple[tuple[str, ...], ...] = (
+class AddColumn(NamedTuple):
+    """A migration step adding a column, skipped when the column is there (every step can run again safely)."""
+
+    table: str
+    column: str
+    definition: str
+
+    def apply(self, connection: sqlite3.Connection) -> None:
+        present = {row[1] for row in connection.execute(f"PRAGMA table_info({self.table})")}
+        if self.column not in present:
+            connection.execute(f"ALTER TABLE {self.table} ADD COLUMN {self.column} {self.definition}")
+
+
+_MIGRATIONS: tuple[tuple[str | AddColumn, ...], ...] = (
     # 1: a unit's scan history in one row, so a stamp photocopied and scanned 100,000 times answers as fast as a new
     # one. The trigger counts each counted scan in the statement that inserts it (the log is only appended to); the
     # counts are recounted from the log (not added to), so they are exact whatever was written before. The index
@@ -114,7 +127,7 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # places, so reloading a page from one place adds nothing. scan_keys holds the day's random key. Scans logged
     # before this migration carry no place: each day a unit was scanned on counts as one place (the fewest places
     # that can explain them), so old counts never flag a genuine unit that the new rule would not.
-    ("ALTER TABLE scan_counts ADD COLUMN sources INTEGER NOT NULL DEFAULT 0",
+    (AddColumn("scan_counts", "sources", "INTEGER NOT NULL DEFAULT 0"),
      """CREATE TABLE IF NOT EXISTS unit_sources (
             digest_prefix TEXT NOT NULL, serial INTEGER NOT NULL, day TEXT NOT NULL, source TEXT NOT NULL,
             first_seen_at TEXT NOT NULL, PRIMARY KEY (digest_prefix, serial, day, source)) WITHOUT ROWID""",
@@ -128,7 +141,8 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
      """UPDATE scan_counts SET sources = days.count
         FROM (SELECT digest_prefix, serial, count(DISTINCT substr(scanned_at, 1, 10)) AS count FROM scans
               WHERE counted = 1 GROUP BY digest_prefix, serial) AS days
-        WHERE days.digest_prefix = scan_counts.digest_prefix AND days.serial = scan_counts.serial"""),
+        WHERE days.digest_prefix = scan_counts.digest_prefix AND days.serial = scan_counts.serial
+              AND scan_counts.sources = 0"""),
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -281,8 +295,11 @@ def _migrate(connection: sqlite3.Connection) -> None:
     try:
         version = _user_version(connection)  # another process may have migrated while we waited for the lock
         for number in range(version + 1, SCHEMA_VERSION + 1):
-            for statement in _MIGRATIONS[number - 1]:
-                connection.execute(statement)
+            for step in _MIGRATIONS[number - 1]:
+                if isinstance(step, AddColumn):
+                    step.apply(connection)
+                else:
+                    connection.execute(step)
             connection.execute(f"PRAGMA user_version = {number:d}")
     except BaseException:
         connection.rollback()
