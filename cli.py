@@ -580,7 +580,8 @@ class PrintingCommand(click.Command):
               help="QR module size in mm, 0.33 or more. Default: the largest whole number of --dpi dots (0.375, 0.5, "
                    f"0.625 mm... at 203 dpi) that fits each label with its text at {MIN_READABLE_PT:g} pt or more; "
                    "0.5 mm for svg/png.")
-@click.option("--dpi", type=click.Choice(["203", "300"]), default="203", show_default=True, help="Thermal printer resolution (zpl, tspl).")
+@click.option("--dpi", type=click.Choice(["203", "300"]), default="203", show_default=True,
+              help="Printer resolution: the dots zpl and tspl print in, and the dots a QR module is counted in for every format.")
 @click.pass_context
 def issue(ctx: click.Context, batch_ref: str, count: int | None, reprint: str | None, out: Path | None, formats: tuple[str, ...],
           grid: str | None, label_size: str | None, margins: str, gaps: str, page: str, module_mm: float | None, dpi: str) -> None:

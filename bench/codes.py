@@ -26,11 +26,10 @@ import time
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from nacl.bindings import crypto_sign, crypto_sign_open, crypto_sign_seed_keypair
 
-from keys.keyfile import key_hint
+from keys.keyfile import key_hint, private_key_seed
 from stamps import registry
 from stamps.code import STAMP_TAG, decode_token, header_bytes
 from stamps.demo import demo_data
@@ -125,8 +124,7 @@ def raw_sign(key: Ed25519PrivateKey, messages: list[bytes]) -> list[bytes]:
 
 def sodium_keys(key: Ed25519PrivateKey) -> tuple[bytes, bytes]:
     """The same key pair in libsodium's form: (32-byte public key, 64-byte secret key)."""
-    seed = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
-    public, secret = crypto_sign_seed_keypair(seed)
+    public, secret = crypto_sign_seed_keypair(private_key_seed(key))
     return public, secret
 
 

@@ -42,6 +42,12 @@ def key_hint(public_key: Ed25519PublicKey) -> bytes:
     return fingerprint(public_key)[:KEY_HINT_BYTES]
 
 
+def private_key_seed(private_key: Ed25519PrivateKey) -> bytes:
+    """The 32-byte seed an Ed25519 private key is made from (RFC 8032), e.g. for libsodium's signing functions."""
+    return private_key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                                     serialization.NoEncryption())
+
+
 def public_key_from_bytes(raw: bytes) -> Ed25519PublicKey:
     """An Ed25519 public key from its 32 raw bytes."""
     try:

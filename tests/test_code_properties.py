@@ -7,6 +7,7 @@ import binascii
 
 import datetime as dt
 import hashlib
+import json
 import string
 
 import pytest
@@ -17,7 +18,10 @@ from hypothesis import strategies as st
 from keys.keyfile import key_hint, key_id
 from keys.truststore import Keyring, TrustedKey
 from stamps.code import BASE32_ALPHABET, FORMAT_VERSION, MAX_SERIAL, TOKEN_BYTES, TOKEN_CHARS, UnverifiedStamp, decode_base32, decode_token, encode_base32
+from stamps.batch_record import SignedBatchRecord
 from stamps.errors import CodeFormatError, InstanceError
+from stamps.issuance import StampSigner
+from stamps.registry import StoredBatch
 from stamps.url import code_url, extract_token, normalize_base_url
 from stamps.verify import Result, Verifier
 
@@ -246,3 +250,14 @@ def test_every_base_url_init_accepts_gives_stamp_urls_the_verifier_reads(scheme:
         return
     token = signed_token(7)
     assert extract_token(code_url(base_url, token)) == token
+
+
+@settings(max_examples=50)
+@given(seed=st.binary(min_size=32, max_size=32), serial=st.integers(min_value=1, max_value=MAX_SERIAL))
+def test_stamps_signed_with_libsodium_are_the_bytes_openssl_signs(seed: bytes, serial: int) -> None:
+    """The issuer signs with libsodium for speed; Ed25519 is deterministic, so OpenSSL (cryptography) signs the same."""
+    key = Ed25519PrivateKey.from_private_bytes(seed)
+    record = {"key_id": key_id(key.public_key())}
+    batch = StoredBatch(SignedBatchRecord(json.dumps(record).encode(), bytes(64)), "local", 0, None)
+    stamp = decode_token(StampSigner(key, batch, "https://truyxuat.example.vn").code(serial).token)
+    assert stamp.signature == key.sign(stamp.signing_bytes())
