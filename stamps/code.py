@@ -73,6 +73,14 @@ class UnverifiedStamp(NamedTuple):
         return encode_base32(self.to_bytes())
 
 
+class IssuedCode(NamedTuple):
+    """One unit's signed code as issued: its serial, its token and the full stamp URL the QR carries."""
+
+    serial: int
+    token: str
+    url: str
+
+
 def header_bytes(key_hint: bytes, digest_prefix: bytes, serial: int, version: int = FORMAT_VERSION) -> bytes:
     """Pack the signed header; refuses values that do not fit the layout."""
     if len(key_hint) != KEY_HINT_BYTES or len(digest_prefix) != DIGEST_PREFIX_BYTES:

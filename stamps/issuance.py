@@ -34,7 +34,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from nacl.bindings import crypto_sign, crypto_sign_seed_keypair
 
 from keys.keyfile import key_hint, key_id, private_key_seed
-from stamps.code import SIGNATURE_BYTES, STAMP_TAG, encode_base32, header_bytes
+from stamps.code import SIGNATURE_BYTES, STAMP_TAG, IssuedCode, encode_base32, header_bytes
 from stamps.errors import IssuanceError
 from stamps.registry import StoredBatch, unwritten_ranges
 from stamps.store import Store, utc_now
@@ -68,13 +68,6 @@ class SerialRange:
 
     def covers(self, other: SerialRange) -> bool:
         return self.first <= other.first and other.last <= self.last
-
-
-@dataclasses.dataclass(frozen=True)
-class IssuedCode:
-    serial: int
-    token: str
-    url: str
 
 
 class StampSigner:

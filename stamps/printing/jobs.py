@@ -19,8 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
-from stamps.code import short_code
-from stamps.issuance import IssuedCode
+from stamps.code import IssuedCode, short_code
 from stamps.printing.label import BatchTexts, LabelPlan, StampUnit, check_module_size, plan_label
 from stamps.printing.layout import DEFAULT_SHEET, LAYOUTS, Layout, LayoutError, custom_roll, custom_sheet
 from stamps.printing.symbols import BulkEncoder

@@ -20,8 +20,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from stamps.code import BASE32_ALPHABET, short_code
-from stamps.issuance import IssuedCode
+from stamps.code import BASE32_ALPHABET, IssuedCode, short_code
 from stamps.printing.fonts import POINTS_PER_MM, printable, text_width_mm
 from stamps.printing.layout import LayoutError
 from stamps.qr import QUIET_ZONE_MODULES
