@@ -46,6 +46,7 @@ from stamps.qr import QUIET_ZONE_MODULES
 MAX_LABELS_PER_FILE = 10_000
 PR_SET_PDEATHSIG = 1  # prctl option, linux/prctl.h
 PARENT_POLL_SECONDS = 0.5
+HELD_SIGNALS = {signal.SIGINT, signal.SIGTERM}  # what a starting pool holds back (encoding_pool)
 _DIGITS = np.array([list(b"%3d" % number) for number in range(1000)], dtype=np.uint8)
 
 rl_config.useA85 = 0  # plain compressed streams: smaller and faster (the process only writes PDFs this way)
@@ -163,9 +164,17 @@ def _draw_text(pdf: canvas.Canvas, line: TextLine, label_height: float) -> None:
 @contextlib.contextmanager
 def encoding_pool(workers: int) -> Iterator[concurrent.futures.ProcessPoolExecutor]:
     """Worker processes that die with this one (:func:`_start_worker`); when the run fails or is interrupted
-    (Ctrl-C, SIGTERM), pages not yet started are dropped and the workers are waited for, so none outlives it."""
-    pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=_process_context(), initializer=_start_worker,
-                                                  initargs=(os.getpid(),))
+    (Ctrl-C, SIGTERM), pages not yet started are dropped and the workers are waited for, so none outlives it.
+
+    The workers and the pool's manager thread are started at once, with Ctrl-C and SIGTERM held: a worker forked
+    with this process's handlers would raise them itself before its initializer ignores them, and a pool interrupted
+    before its manager thread runs cannot stop its workers (the run printed a traceback or hung). A signal that
+    arrives meanwhile is delivered as soon as the pool stands, and stops it.
+    """
+    with _signals_held():
+        pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=_process_context(), initializer=_start_worker,
+                                                      initargs=(os.getpid(),))
+        pool.submit(int)  # starts every worker and the manager thread now (a fork pool starts them all on first use)
     try:
         yield pool
     except BaseException:
@@ -183,10 +192,25 @@ def _start_worker(parent_pid: int) -> None:
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if hasattr(signal, "pthread_sigmask"):  # forked with them held (encoding_pool): now they may come
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, HELD_SIGNALS)
     if not _kill_with_parent():
         watch_parent(parent_pid)
     if os.getppid() != parent_pid:
         os._exit(1)
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Ctrl-C and SIGTERM wait (where POSIX threads allow it) until the block ends, then arrive as usual."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, HELD_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _kill_with_parent() -> bool:
