@@ -620,10 +620,7 @@ def _program(ctx: click.Context) -> str:
 
 
 def _reprint_serials(item: StoredBatch, text: str) -> SerialRange:
-    match = re.fullmatch(r"\s*([0-9]+)\s*-\s*([0-9]+)\s*", text)
-    if not match:
-        raise click.ClickException("--reprint takes FIRST-LAST, e.g. --reprint 1-20.")
-    return reprint_range(item, int(match.group(1)), int(match.group(2)))
+    return reprint_range(item, *_serial_range(text, "--reprint"))
 
 
 def _batch_signing_key(instance: Instance, item: StoredBatch) -> Ed25519PrivateKey:
@@ -695,7 +692,7 @@ def scans_clear(ctx: click.Context, batch_ref: str, serials: str | None, every_u
     store = open_instance(ctx).store
     item = registry.find_batch(store, batch_ref)
     first, last = (1, item.record["batch"]["quantity"]) if every_unit else _serial_range(serials or "", "--serials")
-    cleared = scanlog.clear_counts(store, item.signed.digest_prefix, first, last)
+    cleared = scanlog.clear_counts(store, item, first, last)
     click.echo(f"Scan counts of {cleared:,} units (serials {first}-{last}) cleared.")
 
 

@@ -205,16 +205,15 @@ def _ocop_warnings(product: dict[str, Any], expiry: dt.date, today: dt.date) -> 
 
 
 def _lot_code_warnings(store: Store, batch: StoredBatch) -> list[str]:
-    record = batch.record
-    lot = record["batch"]["lot_code"]
-    rows = store.db.execute("SELECT digest FROM batches WHERE lot_code = ? AND digest != ? AND (product_name = ? "
-                            "OR json_extract(record, '$.producer.name') = ?) ORDER BY created_at",
-                            [lot, batch.digest, record["product"]["name"], record["producer"]["name"]]).fetchall()
+    """A lot code another batch of this instance has: commands that take a lot code cannot tell the two apart."""
+    lot = batch.record["batch"]["lot_code"]
+    rows = store.db.execute("SELECT digest FROM batches WHERE lot_code = ? AND digest != ? ORDER BY created_at",
+                            [lot, batch.digest]).fetchall()
     if not rows:
         return []
     earlier = ", ".join(row[0][:16] for row in rows)
-    return [f"Lot code {lot} is also used by batch {earlier} of the same producer or product, so 'ocop-stamps issue "
-            f"{lot}' cannot tell them apart: name this batch by its digest {batch.digest[:16]} (or use a new lot code)."]
+    return [f"Lot code {lot} is also used by batch {earlier} in this instance, so 'ocop-stamps issue {lot}' cannot "
+            f"tell them apart: name this batch by its digest {batch.digest[:16]} (or use a new lot code)."]
 
 
 def _farm_area_ids(values: Any) -> list[int]:

@@ -4,7 +4,9 @@ A signature proves origin, not uniqueness: a photocopied stamp verifies too.
 So the verifier records each scan (time, result, a coarse client hint such as
 "android" or "ios"; never an IP address) and keeps, per unit, how many
 **distinct places** have scanned it. A place (a "source") is one network (an
-address prefix: IPv4 /24, IPv6 /48) and one kind of device, on one day; it is
+address prefix: IPv4 /24, IPv6 /48) and one kind of device (a phone or a
+computer: the User-Agent is the client's to choose, so it may split a network
+in two, no more), on one day; it is
 kept only as an HMAC of those under a random key that is made each day and
 deleted the next, never as an address. One place adds at most one to a unit's
 count a day, however often it scans, so nobody can make a genuine unit read
@@ -33,6 +35,8 @@ import time
 from typing import Any, Callable, NamedTuple
 
 from stamps.code import UnverifiedStamp
+from stamps.errors import StampError
+from stamps.registry import StoredBatch
 from stamps.store import Store, utc_now
 from stamps.verify import Verification
 
@@ -42,6 +46,7 @@ DEFAULT_FLUSH_SECONDS = 0.25
 CLOSE_TIMEOUT_SECONDS = 10.0
 MAINTENANCE_SECONDS = 3600.0
 UNCOUNTED_CLIENTS = frozenset({"bot"})
+PHONES = frozenset({"android", "ios"})  # every other device hint is a computer, for telling places apart
 INSERT_ROWS = 100  # 600 parameters: under SQLite's smallest limit (999)
 PRUNE_CHUNK_ROWS = 10_000
 SOURCE_HEX_DIGITS = 32  # 128 bits of the HMAC
@@ -109,9 +114,10 @@ class ScanLog:
     write lock. A scan is counted at once by its own process and within
     ``flush_seconds`` by the others; a crash of the process loses at most that
     many seconds of scans (never records). With 0, each scan is written at
-    once, in the transaction that reads the unit's history. With
-    ``keep_days``, the background thread also drops log rows older than that
-    (the per-unit counts stay).
+    once, in the transaction that reads the unit's history. Once an hour the
+    places of past days are dropped and, with ``keep_days``, log rows older
+    than that (the per-unit counts stay): by the background thread, or with 0
+    by the first scan after the hour.
     """
 
     def __init__(self, open_store: Callable[[], Store], flush_seconds: float, *, keep_days: int | None = None) -> None:
@@ -135,17 +141,19 @@ class ScanLog:
         *client* is ``channel/device`` (``page/android``, ``api/other``, ``page/bot``);
         *network* the client's address prefix (``203.0.113.0/24``), which is
         only hashed. Codes that are not stamps are not logged; ``log=False``
-        only reads (a page reloaded to switch language is not another scan).
+        only reads.
         """
         stamp = verification.stamp
         if stamp is None:
             return verification, NO_HISTORY
         day = verification.checked_on.isoformat()
-        source = self._source(store, day, network, client.rsplit("/", 1)[-1])
+        device = client.rsplit("/", 1)[-1]
+        source = self._source(store, day, network, "phone" if device in PHONES else "computer")
         if log and self._flush_seconds <= 0:
             with store.write() as db:
                 verification, history, scan, visit = self._count(db.conn, verification, stamp, client, source, threshold)
                 _write(db.conn, [scan], [visit] if visit else [])
+            self._maintain()  # no background thread in this mode: the hourly upkeep rides on a scan
             return verification, history
         with self._lock:
             verification, history, scan, visit = self._count(store.db.conn, verification, stamp, client, source, threshold)
@@ -186,7 +194,7 @@ class ScanLog:
         self.flush()
 
     def _source(self, store: Store, day: str, network: str, device: str) -> str:
-        """The place's pseudonym for *day*: an HMAC of network and device under the day's key."""
+        """The place's pseudonym for *day*: an HMAC of network and kind of device under the day's key."""
         day_key = self._day_key
         if day_key is None or day_key[0] != day:
             day_key = self._day_key = (day, _key_of_day(store, day))
@@ -286,14 +294,27 @@ def _known(connection: Any, digest_prefix: str, serial: int, day: str, source: s
 
 
 def _key_of_day(store: Store, day: str) -> bytes:
-    """The random key of *day*, made by the first process that needs it; other days' keys are deleted then."""
-    row = store.db.conn.execute("SELECT secret FROM scan_keys WHERE day = ?", [day]).fetchone()
-    if row is None:
+    """The random key of *day*, made by the first process that needs it, when older days' keys are deleted.
+
+    A request dated the day before the newest key (one that took its date just before midnight) gets the newest
+    key: the day's key is never made again once deleted, nor the newest one deleted for an older day's.
+    """
+    found = _stored_key(store, day)
+    if found is None:
         with store.write() as db:
-            db.conn.execute("INSERT OR IGNORE INTO scan_keys (day, secret) VALUES (?, ?)", [day, secrets.token_bytes(32)])
-            db.conn.execute("DELETE FROM scan_keys WHERE day <> ?", [day])
-        row = store.db.conn.execute("SELECT secret FROM scan_keys WHERE day = ?", [day]).fetchone()
-    return bytes(row[0])
+            db.conn.execute("INSERT INTO scan_keys (day, secret) SELECT ?1, ?2 WHERE NOT EXISTS "
+                            "(SELECT 1 FROM scan_keys WHERE day >= ?1)", [day, secrets.token_bytes(32)])
+            db.conn.execute("DELETE FROM scan_keys WHERE day < (SELECT max(day) FROM scan_keys)")
+        found = _stored_key(store, day) or _stored_key(store, None)
+    assert found is not None
+    return found
+
+
+def _stored_key(store: Store, day: str | None) -> bytes | None:
+    """The stored key of *day* (None: the newest), if there is one."""
+    where = "WHERE day = ?" if day else "ORDER BY day DESC LIMIT 1"
+    row = store.db.conn.execute(f"SELECT secret FROM scan_keys {where}", [day] if day else []).fetchone()
+    return bytes(row[0]) if row else None
 
 
 def _write(connection: Any, scans: list[Scan], visits: list[Visit]) -> None:
@@ -338,13 +359,17 @@ def unit_report(store: Store, digest_prefix: bytes, threshold: int) -> list[Unit
             for serial, scans, places, first in rows]
 
 
-def clear_counts(store: Store, digest_prefix: bytes, first: int, last: int) -> int:
+def clear_counts(store: Store, batch: StoredBatch, first: int, last: int) -> int:
     """Forget the counted scans of serials first..last (e.g. the producer's own QA scans); returns units cleared.
 
     The log keeps its rows, marked as not counted, so an inspector still sees them.
     """
+    quantity = batch.record["batch"]["quantity"]
+    if not 1 <= first <= last <= quantity:
+        raise StampError(f"Serials {first}-{last} are not serials of this batch (1-{quantity:,}).",
+                         hint="Give a range within the batch, e.g. --serials 1-20.")
     unit = "digest_prefix = ? AND serial BETWEEN ? AND ?"
-    values = [digest_prefix.hex(), first, last]
+    values = [batch.signed.digest_prefix.hex(), first, last]
     with store.write() as db:
         cleared = db.conn.execute(f"DELETE FROM scan_counts WHERE {unit}", values).rowcount
         db.conn.execute(f"DELETE FROM unit_sources WHERE {unit}", values)

@@ -187,6 +187,9 @@ def test_scans_clear_forgets_the_producers_qa_scans(demo: DemoRun, apps: Callabl
         assert connection.execute("SELECT count(*), sum(counted) FROM scans WHERE serial IN (1, 2)").fetchone() == (6, 0)
     connection.close()
     assert run_cli(demo, "scans", "clear", demo.batch.digest[:16]).exit_code != 0  # says which units
+    for serials in ("1-99999999999999999999999", "0-3", "3-1", "400-600"):
+        refused = run_cli(demo, "scans", "clear", demo.batch.digest[:16], "--serials", serials)
+        assert refused.exit_code == 1 and "Traceback" not in refused.output and refused.output.startswith("Error: ")
 
 
 def test_scans_prune_drops_old_log_rows_and_keeps_the_counts(demo: DemoRun, apps: Callable[..., Flask],
@@ -226,3 +229,33 @@ def test_serve_takes_the_copy_detection_options() -> None:
     help_text = CliRunner().invoke(ocop_cli, ["serve", "--help"]).output
     for option in ("--rate-limit", "--trusted-proxies", "--keep-scans", "--copy-threshold"):
         assert option in help_text
+
+
+def test_a_request_dated_before_midnight_does_not_bring_yesterdays_key_back(
+        demo: DemoRun, apps: Callable[..., Flask], code: Callable[[int], str], monkeypatch: pytest.MonkeyPatch) -> None:
+    first, second = apps(SCAN_FLUSH_SECONDS=0), apps(SCAN_FLUSH_SECONDS=0)
+    monkeypatch.setattr(routes, "vietnam_today", lambda: dt.date(2026, 12, 2))
+    scan(first, code(4), "198.51.100.23")  # the new day's first scan makes its key
+    monkeypatch.setattr(routes, "vietnam_today", lambda: dt.date(2026, 12, 1))
+    scan(second, code(5), "198.51.100.23")  # a request that took its date just before midnight, late
+    monkeypatch.setattr(routes, "vietnam_today", lambda: dt.date(2026, 12, 2))
+    assert other_places(second, code(4), "198.51.100.23") == 0  # the same place, the same day: still one place
+    with database(demo) as connection:
+        assert connection.execute("SELECT day FROM scan_keys").fetchall() == [("2026-12-02",)]
+    connection.close()
+
+
+def test_without_a_background_thread_the_upkeep_rides_on_a_scan(demo: DemoRun, code: Callable[[int], str]) -> None:
+    with database(demo) as connection:  # an old row, and a place of a past day
+        connection.execute("INSERT INTO scans (digest_prefix, serial, scanned_at, result, client, counted) "
+                           "VALUES ('00', 1, '2026-01-01T00:00:00Z', 'genuine', 'page/other', 0)")
+        connection.execute("INSERT INTO unit_sources VALUES ('00', 1, '2026-01-01', 'x', '2026-01-01T00:00:00Z')")
+    connection.close()
+    instance = Instance.open(demo.instance_root)
+    log = scanlog.ScanLog(lambda: Instance.open(demo.instance_root).store, 0, keep_days=30)
+    log.record(instance.store, instance.verifier().verify(code(5)), "page/android", "203.0.113.0/24", threshold=5)
+    instance.close()
+    with database(demo) as connection:
+        assert connection.execute("SELECT count(*) FROM scans WHERE scanned_at < '2026-02-01'").fetchone()[0] == 0
+        assert connection.execute("SELECT count(*) FROM unit_sources WHERE day < '2026-02-01'").fetchone()[0] == 0
+    connection.close()

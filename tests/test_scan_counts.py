@@ -155,11 +155,11 @@ def test_scans_written_at_once_keep_the_counts_too(demo: DemoRun, apps: Callable
                                                    code: Callable[[int], str]) -> None:
     app = apps(SCAN_FLUSH_SECONDS=0)
     assert [others(app, code(3), address) for address in ("198.51.100.1", "198.51.100.2", "192.0.2.1")] == [0, 0, 1]
-    app.test_client().get("/V/" + code(3).rsplit("/", 1)[1], query_string={"lang": "en"})  # read, not logged
+    app.test_client().get("/V/" + code(3).rsplit("/", 1)[1], query_string={"lang": "en"})  # logged; its place counted
     with connect(demo) as connection:
         assert counts_table(connection) == counts_from_log(connection) == {
-            (demo.batch.digest[:20], 3): (3, connection.execute("SELECT min(scanned_at) FROM scans").fetchone()[0])}
-        assert places_table(connection) == {(demo.batch.digest[:20], 3): 2}
+            (demo.batch.digest[:20], 3): (4, connection.execute("SELECT min(scanned_at) FROM scans").fetchone()[0])}
+        assert places_table(connection) == {(demo.batch.digest[:20], 3): 3}  # 198.51.100, 192.0.2 and 127.0.0
     connection.close()
 
 

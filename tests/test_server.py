@@ -194,6 +194,16 @@ def test_one_place_adds_at_most_one_a_day(site: Site, monkeypatch: pytest.Monkey
     assert answer["scans"]["other_places"] == 3
 
 
+def test_one_client_changing_its_user_agent_makes_two_places_at_most(site: Site) -> None:
+    agents = ["Mozilla/5.0 (Linux; Android 14)", "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0)", "Mozilla/5.0 (Windows NT 10.0)",
+              "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0)", "Mozilla/5.0 (X11; CrOS x86_64)", "Mozilla/5.0 (X11; Linux)",
+              "curl/8.5", "Lynx/2.9"]
+    for agent in agents:
+        site.page(site.code(9), address="198.51.100.23", **{"User-Agent": agent})
+    answer = site.client.get("/api/v1/verify", query_string={"code": site.code(9)}, environ_base={"REMOTE_ADDR": "192.0.2.50"})
+    assert answer.get_json()["scans"]["other_places"] == 2 and answer.get_json()["result"] == "genuine"  # a phone, a computer
+
+
 def test_addresses_of_one_network_and_one_kind_of_device_are_one_place(site: Site) -> None:
     for host in range(1, 20):
         site.page(site.code(8), address=f"198.51.100.{host}")
@@ -450,6 +460,8 @@ def test_api_for_codes_that_fail(site: Site) -> None:
     lambda c: c.post("/api/v1/verify", data="{not json", content_type="application/json"),
     lambda c: c.post("/api/v1/verify", json=["code"]),
     lambda c: c.post("/api/v1/verify", json={"code": 7}),
+    lambda c: c.post("/api/v1/verify", data="[" * 1000 + "]" * 1000, content_type="application/json"),
+    lambda c: c.post("/api/v1/verify", data="[" * 5000, content_type="application/json"),
 ])
 def test_api_refuses_requests_without_a_code(site: Site, request_api: Callable[[FlaskClient], Any]) -> None:
     response = request_api(site.client)
@@ -618,7 +630,16 @@ def test_switching_language_is_not_another_scan(site: Site, earlier_places: int,
     english = [site.client.get(path_of(site.code(17)) + "?lang=en").get_data(as_text=True) for _ in range(8)]
     assert 'data-result="genuine"' in vietnamese and vi in vietnamese
     assert all('data-result="genuine"' in page and en in page for page in english)
-    assert len(scan_rows(site)) == earlier_places + 1
+    assert len(scan_rows(site)) == earlier_places + 9  # every request is logged ...
+    answer = site.client.get("/api/v1/verify", query_string={"code": site.code(17)}, environ_base={"REMOTE_ADDR": "192.0.2.1"})
+    assert answer.get_json()["scans"]["other_places"] == earlier_places + 1  # ... and the shopper's place counts once
+
+
+def test_copies_printed_with_a_query_are_counted_like_any_other(site: Site) -> None:
+    for place in range(10):
+        site.client.get(path_of(site.code(18)) + "?lang=vi", environ_base={"REMOTE_ADDR": f"203.0.{place}.9"})
+    answer = site.client.get("/api/v1/verify", query_string={"code": site.code(18)}, environ_base={"REMOTE_ADDR": "192.0.2.1"})
+    assert answer.get_json()["result"] == "genuine_warning" and answer.get_json()["scans"]["other_places"] == 10
 
 
 # --- field fixes: cross-origin API, HSTS, key order, wording -----------------------------------------------

@@ -132,10 +132,10 @@ def _verify_and_log(code: str, *, channel: str) -> tuple[Verification, ScanHisto
     if request.method == "HEAD":
         return verification, NO_HISTORY
     client = f"{channel}/{client_hint(environ.get('HTTP_USER_AGENT'))}"
-    # a page reloaded to switch language: the same shopper, the same scan
-    switching_language = channel == "page" and bool(environ.get("QUERY_STRING")) and "lang" in request.args
+    # Every request is logged: a reload or a language switch (?lang=) comes from the same place, which counts once a
+    # day (a query that went unlogged would let copies printed with it scan without ever being counted).
     return state.scan_log.record(state.instance().store, verification, client, network_of(address),
-                                 current_app.config["COPY_THRESHOLD"], log=not switching_language)
+                                 current_app.config["COPY_THRESHOLD"])
 
 
 @functools.cache
@@ -155,7 +155,10 @@ def shown_host() -> str:
 def _code_from_request() -> str:
     """``code`` from a JSON body, else a form field, else the query string."""
     if request.method == "POST" and request.is_json:
-        body = request.get_json(silent=True)
+        try:
+            body = request.get_json(silent=True)
+        except RecursionError:  # nested deeper than the JSON parser can go (2 KB of "[" does it): no code given
+            body = None
         code = body.get("code") if isinstance(body, dict) else None
         if isinstance(code, str) and code:
             return code
