@@ -8,7 +8,7 @@ import hashlib
 import json
 import threading
 from pathlib import Path
-from typing import Any, Mapping, NamedTuple, TypeVar
+from typing import Any, Mapping, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -18,26 +18,15 @@ from stamps import validation as v
 from stamps.batch_record import SignedBatchRecord, build_record, check_record
 from stamps.errors import NotFoundError, StampError, ValidationError
 from stamps.records import Batch, FarmArea, Producer, Product, edited, image_kind
-from stamps.store import MAX_RECORD_ID, Store, utc_now
+from stamps.store import MAX_RECORD_ID, RECORD_TABLES, RecordChange, Store, utc_now
 
 RECALL_KINDS = ("voluntary", "mandatory")
 RECORD_CACHE_SIZE = 1024
 LOOKUP_CACHE_SIZE = 1024
 
 
-class RecordTable(NamedTuple):
-    """What one row of a record table is called, the CLI group that edits it, and its record class."""
-
-    label: str
-    command: str
-    kind: type[Producer] | type[FarmArea] | type[Product]
-
-
-RECORD_TABLES = {
-    "producers": RecordTable("producer", "producer", Producer),
-    "farm_areas": RecordTable("farm area", "farm", FarmArea),
-    "products": RecordTable("product", "product", Product),
-}
+RECORD_KINDS: dict[str, type[Producer] | type[FarmArea] | type[Product]] = {
+    "producers": Producer, "farm_areas": FarmArea, "products": Product}
 Record = TypeVar("Record", Producer, FarmArea, Product)
 
 
@@ -104,14 +93,13 @@ def _edit(store: Store, table: str, record_id: int, changes: Mapping[str, Any], 
 
     Signed batches are not touched: each holds the snapshot of its records made when it was signed.
     """
-    with store.write() as db:
-        stored = store.record_row(table, record_id)["data"]
-        record = RECORD_TABLES[table].kind.from_input(edited(stored, changes))
+    def rewrite(stored: dict[str, Any]) -> RecordChange:
+        record = RECORD_KINDS[table].from_input(edited(stored, changes))
         if "producer_id" in columns:
             store.record_row("producers", columns["producer_id"])
-        data = json.dumps(record.to_dict(), ensure_ascii=False, sort_keys=True)  # as Store.add_record keeps it
-        row = {**columns, "name": record.name, "data": data}
-        db.table(table).update(record_id, row)
+        return {**columns, "name": record.name}, record.to_dict()
+
+    store.edit_record(table, record_id, rewrite)
 
 
 def producer(store: Store, producer_id: int) -> Producer:
@@ -131,7 +119,7 @@ def product(store: Store, product_id: int) -> tuple[int, Product]:
 def _stored_record(store: Store, table: str, record_id: int, kind: type[Record]) -> tuple[dict[str, Any], Record]:
     """A stored row and its record; one that breaks a rule made since it was entered names the edit that fixes it."""
     row = store.record_row(table, record_id)
-    label, command, _ = RECORD_TABLES[table]
+    label, command = RECORD_TABLES[table]
     try:
         return row, kind.from_input(row["data"])
     except ValidationError as error:

@@ -30,11 +30,22 @@ import json
 import sqlite3
 import time
 from pathlib import Path
-from typing import Any, Iterator, NamedTuple
+from typing import Any, Callable, Iterator, NamedTuple
 
 from sqlite_utils import Database
 
 from stamps.errors import InstanceError, NotFoundError
+
+class RecordTable(NamedTuple):
+    """How people call a row of a record table, and the CLI group that lists and edits them."""
+
+    label: str
+    command: str
+
+
+RECORD_TABLES = {"producers": RecordTable("producer", "producer"), "farm_areas": RecordTable("farm area", "farm"),
+                 "products": RecordTable("product", "product")}
+RecordChange = tuple[dict[str, Any], dict[str, Any]]  # a record row's new columns, and its new data
 
 BUSY_TIMEOUT_SECONDS = 30
 APPLICATION_ID = 0x4F435053  # "OCPS" in the SQLite header: this file is an ocop-stamps database
@@ -220,17 +231,23 @@ class Store:
     # records ------------------------------------------------------------
     def add_record(self, table: str, values: dict[str, Any], data: dict[str, Any]) -> int:
         """Insert one record row; returns its id."""
-        row = {**values, "data": json.dumps(data, ensure_ascii=False, sort_keys=True), "created_at": utc_now()}
+        row = {**values, "data": _record_json(data), "created_at": utc_now()}
         with self.write() as db:
             return int(str(db.table(table).insert(row).last_pk))
+
+    def edit_record(self, table: str, record_id: int, rewrite: Callable[[dict[str, Any]], RecordChange]) -> None:
+        """Rewrite one record row in one transaction: *rewrite* gets its stored data and gives the new columns and data."""
+        with self.write() as db:
+            values, data = rewrite(self.record_row(table, record_id)["data"])
+            db.table(table).update(record_id, {**values, "data": _record_json(data)})
 
     def record_row(self, table: str, record_id: int) -> dict[str, Any]:
         """One row by id, with ``data`` decoded; NotFoundError if absent."""
         in_range = 1 <= record_id <= MAX_RECORD_ID
         rows = list(self.db.table(table).rows_where("id = ?", [record_id])) if in_range else []
         if not rows:
-            label = table.rstrip("s").replace("_", " ")
-            raise NotFoundError(f"There is no {label} with id {record_id}.", hint=f"List them with 'ocop-stamps {_command(table)} list'.")
+            label, command = RECORD_TABLES[table]
+            raise NotFoundError(f"There is no {label} with id {record_id}.", hint=f"List them with 'ocop-stamps {command} list'.")
         return _decoded(rows[0])
 
     def record_rows(self, table: str) -> list[dict[str, Any]]:
@@ -327,5 +344,6 @@ def _decoded(row: dict[str, Any]) -> dict[str, Any]:
     return {**row, "data": json.loads(row["data"])}
 
 
-def _command(table: str) -> str:
-    return {"producers": "producer", "farm_areas": "farm", "products": "product"}.get(table, table)
+def _record_json(data: dict[str, Any]) -> str:
+    """A record's data as the ``data`` column keeps it."""
+    return json.dumps(data, ensure_ascii=False, sort_keys=True)
