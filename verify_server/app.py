@@ -101,11 +101,16 @@ def _check_counts(config: Mapping[str, Any]) -> None:
 
 def _http_error(error: HTTPException) -> Any:
     status = error.code or 400
-    response = _error_page(status, *ERROR_TEXTS.get(status, ("bad_request", "bad_request_text")))
+    response = _error_page(status, *_error_texts(status))
     for name, value in error.get_headers():  # e.g. Allow on a 405, Retry-After on a 429
         if name.lower() != "content-type":
             response.headers[name] = value
     return response
+
+
+def _error_texts(status: int) -> tuple[str, str]:
+    """The title and text keys of the error page for *status* (any 4xx not in ERROR_TEXTS says "bad request")."""
+    return ERROR_TEXTS.get(status, ("bad_request", "bad_request_text"))
 
 
 def _unavailable(error: Exception) -> Any:
@@ -135,7 +140,7 @@ def raw_error_response(app: Flask, status: int) -> bytes:
     """The error page for *status* with every header the app adds, as raw HTTP/1.1 bytes (for the WSGI server's own
     refusals of requests it cannot parse, which never reach the app); the connection closes after it."""
     with app.test_request_context("/"):
-        response = app.process_response(_error_page(status, *ERROR_TEXTS.get(status, ("bad_request", "bad_request_text"))))
+        response = app.process_response(_error_page(status, *_error_texts(status)))
     body = response.get_data()
     head = [f"HTTP/1.1 {status} {http.HTTPStatus(status).phrase}"]
     head += [f"{name}: {value}" for name, value in response.headers.items() if name.lower() not in ("content-length", "connection")]

@@ -16,7 +16,7 @@ import functools
 import hashlib
 import json
 import re
-from typing import Any
+from typing import Any, Callable, Hashable
 
 from flask import Blueprint, Response, abort, current_app, get_template_attribute, jsonify, render_template, request
 from markupsafe import Markup
@@ -198,12 +198,7 @@ def _batch_json(verification: Verification) -> str:
     """``{"digest": ..., "record": ...}`` of a proven batch, serialised once per digest (a signed record never changes)."""
     batch = verification.batch
     assert batch is not None
-    cache: dict[str, str] = current_app.extensions["ocop_batch_json"]
-    found = cache.get(batch.digest)
-    if found is None:
-        if len(cache) >= RECORD_CACHE_SIZE:
-            cache.clear()
-        found = cache[batch.digest] = _compact({"digest": batch.digest, "record": batch.record})
+    found: str = _kept("ocop_batch_json", batch.digest, lambda: _compact({"digest": batch.digest, "record": batch.record}))
     return found
 
 
@@ -215,17 +210,26 @@ def _record_html(batch: StoredBatch | None, lang: Lang) -> tuple[Markup, Markup]
     """The record's heading and facts as HTML, rendered once per batch and language (a signed record never changes)."""
     if batch is None:
         return Markup(), Markup()
-    cache: dict[tuple[str, str], tuple[Markup, Markup]] = current_app.extensions["ocop_record_html"]
-    key = (batch.digest, lang)
-    html = cache.get(key)
-    if html is None:
-        if len(cache) >= RECORD_CACHE_SIZE:
-            cache.clear()
+
+    def render() -> tuple[Markup, Markup]:
         view = record_view(batch.record, lang, _image_url(batch))
         template = "record.html"
-        html = (get_template_attribute(template, "head")(view, lang), get_template_attribute(template, "facts")(view, lang))
-        cache[key] = html
+        return get_template_attribute(template, "head")(view, lang), get_template_attribute(template, "facts")(view, lang)
+
+    html: tuple[Markup, Markup] = _kept("ocop_record_html", (batch.digest, lang), render)
     return html
+
+
+def _kept(cache_name: str, key: Hashable, make: Callable[[], Any]) -> Any:
+    """*make()* kept in the app's cache *cache_name* under *key*: a key naming a batch by digest names content that
+    never changes (a signed record). Bounded: a full cache starts afresh."""
+    cache: dict[Hashable, Any] = current_app.extensions[cache_name]
+    found = cache.get(key)
+    if found is None:
+        if len(cache) >= RECORD_CACHE_SIZE:
+            cache.clear()
+        found = cache[key] = make()
+    return found
 
 
 def _image_url(batch: StoredBatch) -> str | None:
