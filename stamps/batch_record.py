@@ -124,3 +124,21 @@ class SignedBatchRecord:
         if canonical_again != signed.canonical or document.get("digest") != signed.digest.hex():
             raise RecordSignatureError("The exported batch record is not canonical or its digest does not match.")
         return signed
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredBatch:
+    """A signed batch as a store holds it, with what has happened to it since."""
+
+    signed: SignedBatchRecord
+    origin: str
+    issued: int
+    recall: dict[str, str] | None
+
+    @property
+    def digest(self) -> str:
+        return self.signed.digest.hex()
+
+    @property
+    def record(self) -> dict[str, Any]:
+        return self.signed.record

@@ -16,6 +16,7 @@ nothing until :mod:`stamps.verify` has checked its signature.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 from typing import NamedTuple
 
@@ -71,6 +72,20 @@ class UnverifiedStamp(NamedTuple):
     def token(self) -> str:
         """The base32 token (upper case, no padding)."""
         return encode_base32(self.to_bytes())
+
+
+@dataclasses.dataclass(frozen=True)
+class SerialRange:
+    """Serials first..last of a batch, both included."""
+
+    first: int
+    last: int
+
+    def __len__(self) -> int:
+        return self.last - self.first + 1
+
+    def covers(self, other: SerialRange) -> bool:
+        return self.first <= other.first and other.last <= self.last
 
 
 class IssuedCode(NamedTuple):

@@ -60,3 +60,12 @@ class CodeFormatError(StampError):
     def __init__(self, message: str, *, kind: str) -> None:
         super().__init__(message)
         self.kind = kind
+
+
+class StoreError(StampError):
+    """The database could not be used: busy, read-only, full, unreachable, or not ours. Engines wrap their drivers'
+    errors in it, so nothing above the store knows which driver is behind it."""
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be reached or opened (a server down, a wrong address or password)."""

@@ -13,7 +13,7 @@ import dataclasses
 import datetime as dt
 import re
 from decimal import Decimal
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, NamedTuple
 
 from stamps import validation as v
 from stamps.canonical import without_empty
@@ -25,6 +25,17 @@ OCOP_LEVELS = ("province", "national")
 OCOP_VALIDITY_MONTHS = 36
 MAX_QUANTITY = 10_000_000
 MAX_IMAGE_BYTES = 20 * 1024
+
+
+class RecordTable(NamedTuple):
+    """How people call a row of a record table, and the CLI group that lists and edits them."""
+
+    label: str
+    command: str
+
+
+RECORD_TABLES = {"producers": RecordTable("producer", "producer"), "farm_areas": RecordTable("farm area", "farm"),
+                 "products": RecordTable("product", "product")}
 
 
 def _iso(day: dt.date | None) -> str | None:
