@@ -52,10 +52,9 @@ with loading_modules():  # first thing: loading what every command needs takes a
     import json
     import re
     import shlex
-    import sqlite3
     import tempfile
     from pathlib import Path
-    from typing import Any, Callable, Iterator, NoReturn
+    from typing import Any, Callable, Iterator, NamedTuple, NoReturn
 
     import click
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -68,9 +67,9 @@ with loading_modules():  # first thing: loading what every command needs takes a
                                  unwritten_serials)
     from stamps.printing.label import MIN_READABLE_PT
     from stamps.present import text_report
-    from stamps.registry import StoredBatch
+    from stamps.batch_record import StoredBatch
     from stamps.scanlog import DEFAULT_COPY_THRESHOLD, DEFAULT_RATE_LIMIT_PER_MINUTE
-    from stamps.store import MAX_RECORD_ID, Store
+    from stamps.store import DATABASE_ENV, MAX_RECORD_ID, Store
 # The web stack (Flask, Werkzeug, Jinja, gunicorn) and the printing stack (reportlab, zxing-cpp, Pillow) are
 # imported inside the commands that use them (serve, demo, issue), under loading_modules() too, so every other
 # command starts without them.
@@ -95,8 +94,6 @@ class FriendlyGroup(click.Group):
             return super().invoke(ctx)
         except StampError as error:
             raise click.ClickException(error.diagnostics()) from None
-        except sqlite3.OperationalError as error:
-            raise click.ClickException(database_problem(error)) from None
         except UnicodeError:
             raise click.ClickException("Some text given is not valid Unicode; type it again in a UTF-8 terminal or file.") from None
         except OSError as error:
@@ -114,34 +111,38 @@ def interrupted() -> NoReturn:
     raise click.exceptions.Exit(128 + signal.SIGINT)
 
 
+class Where(NamedTuple):
+    """The instance a command works on: its folder, and the PostgreSQL database holding its records (if not the
+    folder's SQLite file)."""
+
+    root: Path
+    database: str | None
+
+
 @click.group(cls=FriendlyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--instance", "instance_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Instance folder (database, keys, output). Default: $OCOP_STAMPS_HOME or the per-user data folder.")
+@click.option("--database", metavar="URL", envvar=DATABASE_ENV,
+              help="Keep the records in this PostgreSQL database (postgresql://user:password@host/db) instead of the "
+                   f"instance folder's SQLite file. Default: ${DATABASE_ENV}.")
 @click.version_option(package_name="ocop-stamps")
 @click.pass_context
-def cli(ctx: click.Context, instance_dir: Path | None) -> None:
+def cli(ctx: click.Context, instance_dir: Path | None, database: str | None) -> None:
     """Signed QR traceability stamps for OCOP products (tem truy xuất nguồn gốc).
 
     Typical order: init, keys generate, producer add, farm add, product add,
     batch create, issue, verify.
     """
-    ctx.obj = instance_dir or default_root()
+    ctx.obj = Where(instance_dir or default_root(), (database or "").strip() or None)
 
 
-def database_problem(error: sqlite3.OperationalError) -> str:
-    """One line, with the likely fix, for the ways SQLite refuses."""
-    text = str(error).lower()
-    if "readonly" in text or "read-only" in text:
-        return "The instance folder is read-only, so this change cannot be saved; copy it somewhere writable."
-    if "locked" in text or "busy" in text:
-        return "The database is busy (another ocop-stamps is writing); wait a moment and try again."
-    if "full" in text or "disk i/o" in text:
-        return f"The database could not be written ({error}); free some disk space and try again."
-    return f"The database could not be used ({error})."
+def where(ctx: click.Context) -> Where:
+    found: Where = ctx.find_root().obj
+    return found
 
 
 def open_instance(ctx: click.Context, *, read_only: bool = False) -> Instance:
-    instance = Instance.open(ctx.find_root().obj, read_only=read_only)
+    instance = Instance.open(where(ctx).root, read_only=read_only, database=where(ctx).database)
     ctx.call_on_close(instance.close)
     return instance
 
@@ -194,7 +195,7 @@ def record_options(fields: list[tuple[str, str]]) -> Callable[[Callable[..., Any
 @click.pass_context
 def init(ctx: click.Context, base_url: str, allow_large_qr: bool) -> None:
     """Create the instance folder (or change its verifier base URL)."""
-    instance = Instance.create(ctx.find_root().obj, base_url, allow_large_qr=allow_large_qr)
+    instance = Instance.create(where(ctx).root, base_url, allow_large_qr=allow_large_qr, database=where(ctx).database)
     ctx.call_on_close(instance.close)
     click.echo(f"Instance ready at {instance.root}; stamps will point to {instance.base_url}")
 
@@ -615,7 +616,7 @@ def _progress_bar(serials: SerialRange, steps: int) -> Iterator[Callable[[int], 
 
 def _program(ctx: click.Context) -> str:
     """How commands this run recommends begin: with --instance when the instance is not the default one."""
-    root = ctx.find_root().obj
+    root = where(ctx).root
     return "ocop-stamps" if root == default_root() else f"ocop-stamps --instance {shlex.quote(str(root.absolute()))}"
 
 
@@ -755,14 +756,14 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None, server_
         from verify_server import create_app
         from verify_server.serve import check_port_free, default_server, default_workers
         from verify_server.serve import run as run_server
-    open_instance(ctx, read_only=True).close()
+    location = open_instance(ctx, read_only=True).store.location
     server = "dev" if dev else server_name or default_server()
     workers = workers or default_workers()
-    app = create_app({"INSTANCE": str(ctx.obj), "COPY_THRESHOLD": copy_threshold, "RATE_LIMIT_PER_MINUTE": rate_limit,
+    app = create_app({"INSTANCE": str(where(ctx).root), "DATABASE": where(ctx).database, "COPY_THRESHOLD": copy_threshold, "RATE_LIMIT_PER_MINUTE": rate_limit,
                       "TRUSTED_PROXIES": trusted_proxies, "KEEP_SCAN_DAYS": keep_scan_days})
     check_port_free(host, port)
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    click.echo(f"Verifier for {ctx.obj} on http://{shown_host}:{port}/ ({server}, {workers} workers). Stop with Ctrl+C.", err=True)
+    click.echo(f"Verifier for {location} on http://{shown_host}:{port}/ ({server}, {workers} workers). Stop with Ctrl+C.", err=True)
     run_server(app, host=host, port=port, workers=workers, server=server, access_log=access_log)
 
 

@@ -35,7 +35,7 @@ from stamps.code import STAMP_TAG, decode_token, header_bytes
 from stamps.demo import demo_data
 from stamps.instance import Instance
 from stamps.issuance import StampSigner, allocate_serials
-from stamps.registry import StoredBatch
+from stamps.batch_record import StoredBatch
 from stamps.url import extract_token
 from stamps.verify import Result, Verifier
 

@@ -17,7 +17,7 @@ from stamps.instance import Instance
 from stamps.code import IssuedCode
 from stamps.issuance import SerialRange, StampSigner, allocate_serials, issue_stamps
 from stamps.printing.jobs import PrintJob, parse_format
-from stamps.registry import StoredBatch
+from stamps.batch_record import StoredBatch
 from stamps.verify import Verification
 
 DEMO_PASSPHRASE = b"demo passphrase - not for real keys"

@@ -2,7 +2,10 @@
 
 Where it is: the ``--instance`` option, else ``$OCOP_STAMPS_HOME``, else the
 per-user data directory (``~/.local/share/ocop-stamps`` on Linux,
-``%LOCALAPPDATA%\\ocop-stamps`` on Windows).
+``%LOCALAPPDATA%\\ocop-stamps`` on Windows). The database is the folder's
+SQLite file, unless a PostgreSQL URL is given (``--database``, else
+``$OCOP_STAMPS_DATABASE``): then the folder holds only the keys and the output,
+and a verifier needs no folder at all.
 """
 
 from __future__ import annotations
@@ -14,15 +17,21 @@ import platformdirs
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from keys.keyfile import generate_private_key, key_id, load_private_key, save_private_key
-from keys.truststore import TrustedKey, TrustStore
+from keys.keyring import TrustedKey
+from keys.truststore import TrustStore
 from stamps.errors import InstanceError, KeyStoreError
-from stamps.store import Store
+from stamps.store import DATABASE_ENV, Store, open_store
 from stamps.url import normalize_base_url
 from stamps.verify import Verifier
 from stamps import registry
 
 HOME_ENV = "OCOP_STAMPS_HOME"
 DB_NAME = "ocop-stamps.db"
+
+
+def default_database() -> str | None:
+    """The database URL of ``$OCOP_STAMPS_DATABASE``, or None (the instance folder's SQLite file)."""
+    return os.environ.get(DATABASE_ENV, "").strip() or None
 
 
 def default_root() -> Path:
@@ -42,8 +51,9 @@ class Instance:
         self.trust = TrustStore(store)
 
     @classmethod
-    def create(cls, root: Path, base_url: str, *, allow_large_qr: bool = False) -> "Instance":
-        """Create (or re-configure) an instance; its folder is private to the user.
+    def create(cls, root: Path, base_url: str, *, allow_large_qr: bool = False, database: str | None = None) -> "Instance":
+        """Create (or re-configure) an instance; its folder is private to the user. With *database* (a PostgreSQL
+        URL) the records go there, in a schema made on first use.
 
         Refuses a base URL so long that stamps would need a QR larger than version 7
         (45 x 45 modules), unless *allow_large_qr*.
@@ -60,20 +70,21 @@ class Instance:
             root.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as error:
             raise InstanceError(f"Cannot create the instance folder {root}: {error.strerror}.") from None
-        instance = cls(root, Store(root / DB_NAME, create=True))
+        instance = cls(root, open_store(database or root / DB_NAME, create=True))
         instance.store.set_setting("base_url", normalized)
         return instance
 
     @classmethod
-    def open(cls, root: Path, *, read_only: bool = False, durable: bool = True) -> "Instance":
-        """Open an instance made by :meth:`create` (read-only: for commands that change nothing).
+    def open(cls, root: Path, *, read_only: bool = False, durable: bool = True, database: str | None = None) -> "Instance":
+        """Open an instance made by :meth:`create` (read-only: for commands that change nothing), its records in
+        *database* (a PostgreSQL URL) when given, else in the folder's SQLite file.
 
-        ``durable=False`` is for the verifier's scan log: see :class:`Store`.
+        ``durable=False`` is for the verifier's scan log: see :func:`stamps.store.open_store`.
         """
-        if not (root / DB_NAME).exists():
+        if database is None and not (root / DB_NAME).exists():
             raise InstanceError(f"{root} is not an initialised instance.",
                                 hint="Run 'ocop-stamps init --base-url https://your-verifier.example.vn' first.")
-        return cls(root, Store(root / DB_NAME, read_only=read_only, durable=durable))
+        return cls(root, open_store(database or root / DB_NAME, read_only=read_only, durable=durable))
 
     def close(self) -> None:
         self.store.close()

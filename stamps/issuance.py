@@ -34,10 +34,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from nacl.bindings import crypto_sign, crypto_sign_seed_keypair
 
 from keys.keyfile import key_hint, key_id, private_key_seed
-from stamps.code import SIGNATURE_BYTES, STAMP_TAG, IssuedCode, encode_base32, header_bytes
+from stamps.batch_record import StoredBatch
+from stamps.code import SIGNATURE_BYTES, STAMP_TAG, IssuedCode, SerialRange, encode_base32, header_bytes
 from stamps.errors import IssuanceError
-from stamps.registry import StoredBatch, unwritten_ranges
-from stamps.store import Store, utc_now
+from stamps.store import SerialAllowance, Store
 from stamps.url import code_url
 
 if sys.platform == "win32":
@@ -54,20 +54,6 @@ STAGING_PREFIX = ".issue-"
 STAGING_SUFFIX = ".partial"
 LOCK_SUFFIX = ".lock"
 STALE_AFTER_SECONDS = 24 * 3600  # for folders without a lock: a running issue adds a file to its folder every few seconds
-
-
-@dataclasses.dataclass(frozen=True)
-class SerialRange:
-    """Serials first..last, both included."""
-
-    first: int
-    last: int
-
-    def __len__(self) -> int:
-        return self.last - self.first + 1
-
-    def covers(self, other: SerialRange) -> bool:
-        return self.first <= other.first and other.last <= self.last
 
 
 class StampSigner:
@@ -99,21 +85,16 @@ def allocate_serials(store: Store, batch: StoredBatch, count: int, staging: Path
     hidden folder they will be written in (*staging*), whose run's lock tells whether they are still being written."""
     if not 1 <= count <= MAX_ISSUE_COUNT:
         raise IssuanceError(f"--count must be between 1 and {MAX_ISSUE_COUNT:,}.")
-    with store.write() as db:
-        quantity, issued = db.execute(
-            "SELECT quantity, (SELECT COALESCE(MAX(last_serial), 0) FROM serial_ranges WHERE batch_digest = digest) "
-            "FROM batches WHERE digest = ?", [batch.digest]).fetchone()
-        if db.execute("SELECT 1 FROM recalls WHERE batch_digest = ?", [batch.digest]).fetchone():
+
+    def check(allowance: SerialAllowance) -> None:
+        if allowance.recalled:
             raise IssuanceError(f"Batch {batch.digest[:12]} is recalled; no more stamps can be issued for it.")
-        if issued + count > quantity:
-            raise IssuanceError(f"Only {quantity - issued:,} of the batch's {quantity:,} serials are left; asked for {count:,}.",
+        left = allowance.quantity - allowance.issued
+        if count > left:
+            raise IssuanceError(f"Only {left:,} of the batch's {allowance.quantity:,} serials are left; asked for {count:,}.",
                                 hint="Issue fewer, or create a new batch.")
-        inserted = db.table("serial_ranges").insert({"batch_digest": batch.digest, "first_serial": issued + 1,
-                                                     "last_serial": issued + count, "issued_at": utc_now()})
-        if staging is not None:
-            db.execute("INSERT INTO range_writes (range_id, staging) VALUES (?, ?)",
-                       [inserted.last_pk, str(staging.absolute())])
-    return SerialRange(issued + 1, issued + count)
+
+    return store.allocate_serials(batch.digest, count, None if staging is None else str(staging.absolute()), check)
 
 
 def reprint_range(batch: StoredBatch, first: int, last: int) -> SerialRange:
@@ -236,18 +217,14 @@ def publish(staging: Path, destination: Path) -> Path:
 
 def mark_written(store: Store, batch: StoredBatch, serials: SerialRange) -> None:
     """Record that the files of every issued range of the batch inside *serials* were written."""
-    with store.write() as db:
-        db.execute("INSERT INTO range_writes (range_id, written_at) SELECT id, ? FROM serial_ranges "
-                   "WHERE batch_digest = ? AND first_serial >= ? AND last_serial <= ? ON CONFLICT (range_id) "
-                   "DO UPDATE SET written_at = excluded.written_at WHERE range_writes.written_at IS NULL",
-                   [utc_now(), batch.digest, serials.first, serials.last])
+    store.mark_written(batch.digest, serials)
 
 
 def unwritten_serials(store: Store, batch: StoredBatch) -> list[SerialRange]:
     """The batch's serials recorded but never written (their run is gone), adjacent ranges joined; ranges a live run
     is writing are left out."""
     joined: list[SerialRange] = []
-    for first, last, staging in unwritten_ranges(store, batch.digest):
+    for first, last, staging in store.unwritten_ranges(batch.digest):
         if staging is not None and writer_alive(Path(staging)):
             continue
         if joined and joined[-1].last + 1 == first:

@@ -11,8 +11,8 @@ import dataclasses
 import datetime as dt
 from typing import Any, Iterator, Literal
 
-from keys.truststore import TrustedKey
-from stamps.scanlog import UnitScans
+from keys.keyring import TrustedKey
+from stamps.scans import UnitScans
 from stamps.verify import Result, Verification
 
 Lang = Literal["vi", "en"]

@@ -1,24 +1,23 @@
-"""Keeping the cooperative's records and its signed batches in the store."""
+"""Keeping the cooperative's records and its signed batches in the store (any engine: no SQL here)."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import hashlib
 import json
 import threading
 from pathlib import Path
-from typing import Any, Mapping, TypeVar
+from typing import Any, Hashable, Mapping, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from keys.keyfile import key_id
 from keys.truststore import TrustStore
 from stamps import validation as v
-from stamps.batch_record import SignedBatchRecord, build_record, check_record
+from stamps.batch_record import SignedBatchRecord, StoredBatch, build_record, check_record
 from stamps.errors import NotFoundError, StampError, ValidationError
-from stamps.records import Batch, FarmArea, Producer, Product, edited, image_kind
-from stamps.store import MAX_RECORD_ID, RECORD_TABLES, RecordChange, Store, utc_now
+from stamps.records import RECORD_TABLES, Batch, FarmArea, Producer, Product, edited, image_kind
+from stamps.store import MAX_RECORD_ID, RecordChange, Store, utc_now
 
 RECALL_KINDS = ("voluntary", "mandatory")
 RECORD_CACHE_SIZE = 1024
@@ -64,11 +63,10 @@ def product_image(store: Store, sha256: str) -> tuple[bytes, str] | None:
     """The product thumbnail whose SHA-256 a signed record names, with its media type; None if not held here."""
     if len(sha256) != 64 or any(char not in "0123456789abcdef" for char in sha256):
         return None
-    row = store.db.execute("SELECT image, image_type FROM products WHERE image IS NOT NULL "
-                           "AND json_extract(data, '$.image_sha256') = ? LIMIT 1", [sha256]).fetchone()
-    if row is None or hashlib.sha256(row[0]).hexdigest() != sha256:
+    found = store.product_image(sha256)
+    if found is None or hashlib.sha256(found[0]).hexdigest() != sha256:
         return None
-    return bytes(row[0]), str(row[1])
+    return found
 
 
 def edit_producer(store: Store, producer_id: int, changes: Mapping[str, Any]) -> None:
@@ -129,24 +127,6 @@ def _stored_record(store: Store, table: str, record_id: int, kind: type[Record])
                                    f"'ocop-stamps {command} edit {record_id} {option}', then try again.") from None
 
 
-@dataclasses.dataclass(frozen=True)
-class StoredBatch:
-    """A signed batch as the store holds it, with what has happened to it since."""
-
-    signed: SignedBatchRecord
-    origin: str
-    issued: int
-    recall: dict[str, str] | None
-
-    @property
-    def digest(self) -> str:
-        return self.signed.digest.hex()
-
-    @property
-    def record(self) -> dict[str, Any]:
-        return self.signed.record
-
-
 def create_batch(
     store: Store, private_key: Ed25519PrivateKey, product_id: int, farm_area_ids: list[int],
     data: Mapping[str, Any], *, signed_at: str | None = None,
@@ -163,7 +143,7 @@ def create_batch(
     record = build_record(producer=producer(store, producer_id), product=the_product, farm_areas=areas, batch=batch,
                           key_id=key_id(private_key.public_key()), signed_at=signed_at or utc_now())
     signed = SignedBatchRecord.sign(record, private_key)
-    _insert_batch(store, signed, origin="local")
+    store.insert_batch(signed, origin="local")
     return find_batch(store, signed.digest.hex())
 
 
@@ -195,11 +175,10 @@ def _ocop_warnings(product: dict[str, Any], expiry: dt.date, today: dt.date) -> 
 def _lot_code_warnings(store: Store, batch: StoredBatch) -> list[str]:
     """A lot code another batch of this instance has: commands that take a lot code cannot tell the two apart."""
     lot = batch.record["batch"]["lot_code"]
-    rows = store.db.execute("SELECT digest FROM batches WHERE lot_code = ? AND digest != ? ORDER BY created_at",
-                            [lot, batch.digest]).fetchall()
-    if not rows:
+    others = [prefix for prefix in store.batch_prefixes(lot_code=lot) if prefix != batch.signed.digest_prefix.hex()]
+    if not others:
         return []
-    earlier = ", ".join(row[0][:16] for row in rows)
+    earlier = ", ".join(prefix[:16] for prefix in others)  # a digest prefix is the digest's first 20 hex digits
     return [f"Lot code {lot} is also used by batch {earlier} in this instance, so 'ocop-stamps issue {lot}' cannot "
             f"tell them apart: name this batch by its digest {batch.digest[:16]} (or use a new lot code)."]
 
@@ -209,23 +188,6 @@ def _farm_area_ids(values: Any) -> list[int]:
         raise ValidationError("farm_area_ids", "must be a list of farm area ids")
     ids = [v.integer(value, "farm_area_ids", minimum=1, maximum=MAX_RECORD_ID) for value in values]
     return list(dict.fromkeys(ids))
-
-
-def _insert_batch(store: Store, signed: SignedBatchRecord, origin: str) -> None:
-    record = signed.record
-    with store.write() as db:
-        clash = db.execute("SELECT digest FROM batches WHERE digest_prefix = ?", [signed.digest_prefix.hex()]).fetchone()
-        if clash:
-            if clash[0] == signed.digest.hex():
-                raise StampError(f"Batch {signed.digest.hex()[:12]} is already in the store.")
-            raise StampError("Another batch shares this batch's 80-bit digest prefix; change any field and sign again.")
-        db.table("batches").insert({
-            "digest": signed.digest.hex(), "digest_prefix": signed.digest_prefix.hex(),
-            "lot_code": record["batch"]["lot_code"], "product_name": record["product"]["name"],
-            "key_id": record["key_id"], "quantity": record["batch"]["quantity"],
-            "record": signed.canonical.decode("utf-8"), "signature": signed.signature.hex(),
-            "origin": origin, "created_at": utc_now(),
-        })
 
 
 def find_batch(store: Store, reference: str) -> StoredBatch:
@@ -244,24 +206,13 @@ def batch_by_prefix(store: Store, digest_prefix: bytes) -> StoredBatch | None:
     digest and signature, never the record's text: a signed record never
     changes, so it is read and parsed once per process (``_SIGNED_RECORDS``).
     """
-    row = store.db.conn.execute(_BATCH_BY_PREFIX, [digest_prefix.hex()]).fetchone()
-    if row is None:
+    state = store.batch_state(digest_prefix.hex())
+    if state is None:
         return None
-    digest, signature, origin, issued, kind, reason, recalled_on = row
-    signed = _SIGNED_RECORDS.get(store, digest, signature)
+    signed = _SIGNED_RECORDS.get(store, state.digest, state.signature)
     if signed is None:
         return None
-    recall = {"kind": kind, "reason": reason, "recalled_on": recalled_on} if kind else None
-    return StoredBatch(signed, origin, int(issued), recall)
-
-
-_BATCH_BY_PREFIX = """
-SELECT b.digest, b.signature, b.origin,
-       (SELECT COALESCE(MAX(last_serial), 0) FROM serial_ranges WHERE batch_digest = b.digest),
-       r.kind, r.reason, r.recalled_on
-FROM batches b LEFT JOIN recalls r ON r.batch_digest = b.digest
-WHERE b.digest_prefix = ?
-"""
+    return StoredBatch(signed, state.origin, state.issued, state.recall)
 
 
 class _SignedRecordCache:
@@ -283,10 +234,10 @@ class _SignedRecordCache:
         found = self._records.get(key)
         if found is not None:
             return found
-        row = store.db.conn.execute("SELECT record FROM batches WHERE digest = ?", [digest]).fetchone()
-        if row is None:
+        text = store.batch_record_text(digest)
+        if text is None:
             return None
-        found = SignedBatchRecord(row[0].encode("utf-8"), bytes.fromhex(signature))
+        found = SignedBatchRecord(text.encode("utf-8"), bytes.fromhex(signature))
         if found.digest.hex() == digest:
             with self._lock:
                 if len(self._records) >= self._size:
@@ -316,10 +267,10 @@ class BatchLookup:
         self._store = store
         self._size = size
         self._follows_store = follows_store
-        self._mark: tuple[int, int] | None = None
+        self._mark: Hashable = None
         self._found: dict[bytes, StoredBatch | None] = {}
 
-    def follow(self, mark: tuple[int, int]) -> None:
+    def follow(self, mark: Hashable) -> None:
         """Forget what was found if *mark* (taken before any read that relies on it) moved."""
         if mark != self._mark:
             self._found.clear()
@@ -337,34 +288,17 @@ class BatchLookup:
 
 
 def list_batches(store: Store) -> list[StoredBatch]:
-    rows = store.db.table("batches").rows_where(select="digest_prefix", order_by="created_at")
-    return [_stored_batch(store, row["digest_prefix"]) for row in rows]
-
-
-def unwritten_ranges(store: Store, digest: str) -> list[tuple[int, int, str | None]]:
-    """The batch's issued serial ranges whose files were not written (yet), as (first, last, folder of the run writing
-    them or None), in order.
-
-    An instance opened read-only before migration 2 ran has no range_writes table: its ranges count as written, as
-    the migration will record them.
-    """
-    if not store.db["range_writes"].exists():
-        return []
-    rows = store.db.execute("SELECT s.first_serial, s.last_serial, w.staging FROM serial_ranges s LEFT JOIN range_writes w "
-                            "ON w.range_id = s.id WHERE s.batch_digest = ? AND w.written_at IS NULL ORDER BY s.first_serial",
-                            [digest])
-    return [(int(first), int(last), staging) for first, last, staging in rows]
+    return [_stored_batch(store, prefix) for prefix in store.batch_prefixes()]
 
 
 def _matching_prefixes(store: Store, reference: str) -> list[str]:
     """The digest prefixes of the batches *reference* names (a digest prefix first, else a lot code)."""
-    batches = store.db.table("batches")
     lowered = reference.lower()
     if len(lowered) >= 8 and all(char in "0123456789abcdef" for char in lowered):
-        rows = list(batches.rows_where("digest LIKE ?", [lowered + "%"], select="digest_prefix"))
-        if rows:
-            return [row["digest_prefix"] for row in rows]
-    return [row["digest_prefix"] for row in batches.rows_where("lot_code = ?", [reference], select="digest_prefix")]
+        found = store.batch_prefixes(digest_start=lowered)
+        if found:
+            return found
+    return store.batch_prefixes(lot_code=reference)
 
 
 def _stored_batch(store: Store, digest_prefix: str) -> StoredBatch:
@@ -379,12 +313,9 @@ def recall_batch(store: Store, reference: str, reason: str, kind: str = "volunta
     batch = find_batch(store, reference)
     cleaned_reason = v.required_text(reason, "reason", max_length=500)
     cleaned_kind = v.choice(kind, "kind", RECALL_KINDS)
-    with store.write() as db:
-        earlier = db.execute("SELECT recalled_on FROM recalls WHERE batch_digest = ?", [batch.digest]).fetchone()
-        if earlier:
-            raise StampError(f"Batch {batch.digest[:12]} was already recalled on {earlier[0]}.")
-        db.table("recalls").insert({"batch_digest": batch.digest, "kind": cleaned_kind, "reason": cleaned_reason,
-                                    "recalled_on": (on or dt.date.today()).isoformat(), "recorded_at": utc_now()})
+    earlier = store.add_recall(batch.digest, cleaned_kind, cleaned_reason, (on or dt.date.today()).isoformat())
+    if earlier:
+        raise StampError(f"Batch {batch.digest[:12]} was already recalled on {earlier}.")
     return find_batch(store, batch.digest)
 
 
@@ -394,7 +325,7 @@ def import_batch(store: Store, document: Any) -> StoredBatch:
     check_record(signed.record)
     trusted = TrustStore(store).get(signed.record["key_id"])
     signed.verify(trusted.public_key)
-    _insert_batch(store, signed, origin="imported")
+    store.insert_batch(signed, origin="imported")
     return find_batch(store, signed.digest.hex())
 
 

@@ -13,12 +13,11 @@ count a day, however often it scans, so nobody can make a genuine unit read
 "possible copy" for later buyers by reloading its page; the copy threshold
 applies to the places other than the one scanning now.
 
-Tables (see stamps/store.py): ``scans`` (the log; only appended to, pruned by
-age), ``unit_sources`` (which places scanned which unit today; older days are
-worthless once their key is gone and are dropped), ``scan_keys`` (today's key)
-and ``scan_counts`` (per unit: counted scans, distinct places, first scan),
-kept by triggers in the statements that insert scans and places. Reading a
-unit's history is one statement, however often it was scanned.
+The store keeps the log (only appended to, pruned by age), which places
+scanned which unit today (older days are worthless once their key is gone and
+are dropped), today's key, and per unit its counted scans, distinct places and
+first scan, kept in the transaction that appends the scans. Reading a unit's
+history is one read, however often it was scanned (``Store.known_unit``).
 """
 
 from __future__ import annotations
@@ -32,11 +31,12 @@ import os
 import secrets
 import threading
 import time
-from typing import Any, Callable, NamedTuple
+from typing import Callable
 
+from stamps.batch_record import StoredBatch
 from stamps.code import UnverifiedStamp
 from stamps.errors import StampError
-from stamps.registry import StoredBatch
+from stamps.scans import NO_HISTORY, Scan, ScanHistory, UnitScans, Visit
 from stamps.store import Store, utc_now
 from stamps.verify import Verification
 
@@ -47,61 +47,7 @@ CLOSE_TIMEOUT_SECONDS = 10.0
 MAINTENANCE_SECONDS = 3600.0
 UNCOUNTED_CLIENTS = frozenset({"bot"})
 PHONES = frozenset({"android", "ios"})  # every other device hint is a computer, for telling places apart
-INSERT_ROWS = 100  # 600 parameters: under SQLite's smallest limit (999)
-PRUNE_CHUNK_ROWS = 10_000
 SOURCE_HEX_DIGITS = 32  # 128 bits of the HMAC
-
-
-class ScanHistory(NamedTuple):
-    """What the log knows of a unit, as a shopper can judge it (a tuple: one is made per scan).
-
-    ``other_places`` counts the distinct places (network and device, per day)
-    that scanned the unit, not counting the one scanning now; ``first_scanned_at``
-    is the first counted scan before this one (UTC, ISO 8601).
-    """
-
-    other_places: int
-    first_scanned_at: str | None
-
-    def first_scanned(self) -> dt.datetime | None:
-        if self.first_scanned_at is None:
-            return None
-        return dt.datetime.fromisoformat(self.first_scanned_at.replace("Z", "+00:00"))
-
-    def to_json(self, threshold: int) -> dict[str, Any]:
-        return {"first_scanned_at": self.first_scanned_at, "other_places": self.other_places, "copy_threshold": threshold}
-
-
-NO_HISTORY = ScanHistory(0, None)
-
-
-class Scan(NamedTuple):
-    """One row of the scan log, in the columns' order (a tuple: one is made per scan)."""
-
-    digest_prefix: str
-    serial: int
-    scanned_at: str
-    result: str
-    client: str
-    counted: bool
-
-
-class Visit(NamedTuple):
-    """One place's first counted scan of a unit on one day: a row of ``unit_sources``."""
-
-    digest_prefix: str
-    serial: int
-    day: str
-    source: str
-    seen_at: str
-
-
-class _Known(NamedTuple):
-    """A unit's committed history and whether this scan's place is already in it, read in one statement."""
-
-    places: int
-    first_scanned_at: str | None
-    this_place_counted: bool
 
 
 class ScanLog:
@@ -150,13 +96,13 @@ class ScanLog:
         device = client.rsplit("/", 1)[-1]
         source = self._source(store, day, network, "phone" if device in PHONES else "computer")
         if log and self._flush_seconds <= 0:
-            with store.write() as db:
-                verification, history, scan, visit = self._count(db.conn, verification, stamp, client, source, threshold)
-                _write(db.conn, [scan], [visit] if visit else [])
+            with store.transaction():
+                verification, history, scan, visit = self._count(store, verification, stamp, client, source, threshold)
+                store.record_scans([scan], [visit] if visit else [])
             self._maintain()  # no background thread in this mode: the hourly upkeep rides on a scan
             return verification, history
         with self._lock:
-            verification, history, scan, visit = self._count(store.db.conn, verification, stamp, client, source, threshold)
+            verification, history, scan, visit = self._count(store, verification, stamp, client, source, threshold)
             if log:
                 self._remember(scan, visit)
         return verification, history
@@ -170,8 +116,7 @@ class ScanLog:
             return 0
         target = store or self._open_store()
         try:
-            with target.write() as db:
-                _write(db.conn, scans, visits)
+            target.record_scans(scans, visits)
         except BaseException:
             with self._lock:  # keep them (they are still counted) for the next attempt
                 self._pending = scans + self._pending
@@ -197,11 +142,11 @@ class ScanLog:
         """The place's pseudonym for *day*: an HMAC of network and kind of device under the day's key."""
         day_key = self._day_key
         if day_key is None or day_key[0] != day:
-            day_key = self._day_key = (day, _key_of_day(store, day))
+            day_key = self._day_key = (day, store.day_key(day, lambda: secrets.token_bytes(32)))
         message = f"{network}|{device}".encode("utf-8", "replace")
         return hmac.new(day_key[1], message, hashlib.sha256).hexdigest()[:SOURCE_HEX_DIGITS]
 
-    def _count(self, connection: Any, verification: Verification, stamp: UnverifiedStamp, client: str, source: str,
+    def _count(self, store: Store, verification: Verification, stamp: UnverifiedStamp, client: str, source: str,
                threshold: int) -> tuple[Verification, ScanHistory, Scan, Visit | None]:
         prefix, serial, day = stamp.digest_prefix.hex(), stamp.serial, verification.checked_on.isoformat()
         now = utc_now()
@@ -209,7 +154,7 @@ class ScanLog:
         scan = Scan(prefix, serial, now, verification.result.value, client, counted)
         if not verification.signature_verified:
             return verification, NO_HISTORY, scan, None  # an unproven unit has no history to show
-        known = _known(connection, prefix, serial, day, source)
+        known = store.known_unit(prefix, serial, day, source)
         pending_places, pending_first = self._pending_units.get((prefix, serial), (0, None))
         this_place = known.this_place_counted or (prefix, serial, day, source) in self._pending_visits
         other_places = known.places + pending_places - (1 if this_place else 0)
@@ -280,83 +225,11 @@ if hasattr(os, "register_at_fork"):  # no fork on Windows: the process id never 
     os.register_at_fork(after_in_child=_note_process_id)
 
 
-_KNOWN = """
-SELECT c.sources, c.first_scanned_at,
-       EXISTS (SELECT 1 FROM unit_sources WHERE digest_prefix = ?1 AND serial = ?2 AND day = ?3 AND source = ?4)
-FROM (SELECT 1) LEFT JOIN scan_counts c ON c.digest_prefix = ?1 AND c.serial = ?2
-"""
-
-
-def _known(connection: Any, digest_prefix: str, serial: int, day: str, source: str) -> _Known:
-    """The unit's committed places and first scan, and whether *source* already counted today: one statement."""
-    places, first, this_place = connection.execute(_KNOWN, [digest_prefix, serial, day, source]).fetchone()
-    return _Known(int(places or 0), first, bool(this_place))
-
-
-def _key_of_day(store: Store, day: str) -> bytes:
-    """The random key of *day*, made by the first process that needs it, when older days' keys are deleted.
-
-    A request dated the day before the newest key (one that took its date just before midnight) gets the newest
-    key: the day's key is never made again once deleted, nor the newest one deleted for an older day's.
-    """
-    found = _stored_key(store, day)
-    if found is None:
-        with store.write() as db:
-            db.conn.execute("INSERT INTO scan_keys (day, secret) SELECT ?1, ?2 WHERE NOT EXISTS "
-                            "(SELECT 1 FROM scan_keys WHERE day >= ?1)", [day, secrets.token_bytes(32)])
-            db.conn.execute("DELETE FROM scan_keys WHERE day < (SELECT max(day) FROM scan_keys)")
-        found = _stored_key(store, day) or _stored_key(store, None)
-    assert found is not None
-    return found
-
-
-def _stored_key(store: Store, day: str | None) -> bytes | None:
-    """The stored key of *day* (None: the newest), if there is one."""
-    where = "WHERE day = ?" if day else "ORDER BY day DESC LIMIT 1"
-    row = store.db.conn.execute(f"SELECT secret FROM scan_keys {where}", [day] if day else []).fetchone()
-    return bytes(row[0]) if row else None
-
-
-def _write(connection: Any, scans: list[Scan], visits: list[Visit]) -> None:
-    """Insert *scans* and the new places, 100 to a statement; the store's triggers keep the per-unit counts.
-
-    One statement per 100 rows rather than one per row (executemany): a flush
-    of 300 scans takes about as long as the insert alone took row by row, and
-    the worker's request thread gets the interpreter back sooner. A place
-    another worker wrote first is ignored (its trigger does not fire).
-    """
-    _insert(connection, "INSERT INTO scans (digest_prefix, serial, scanned_at, result, client, counted) VALUES ", scans)
-    _insert(connection, "INSERT OR IGNORE INTO unit_sources (digest_prefix, serial, day, source, first_seen_at) VALUES ",
-            visits)
-
-
-def _insert(connection: Any, statement: str, rows: list[Scan] | list[Visit]) -> None:
-    for start in range(0, len(rows), INSERT_ROWS):
-        chunk = rows[start:start + INSERT_ROWS]
-        width = len(chunk[0])
-        connection.execute(statement + ", ".join(["(" + ", ".join("?" * width) + ")"] * len(chunk)),
-                           [value for row in chunk for value in row])
-
-
 # --- reports and upkeep, for producers and inspectors (the CLI's `scans` commands) ---------------------------
-
-class UnitScans(NamedTuple):
-    """One unit's scan history as a report row."""
-
-    serial: int
-    scans: int
-    places: int
-    first_scanned_at: str
-    possible_copy: bool
-
 
 def unit_report(store: Store, digest_prefix: bytes, threshold: int) -> list[UnitScans]:
     """Every scanned unit of a batch, by serial: counted scans, distinct places, first scan, and the copy flag."""
-    rows = store.db.conn.execute(
-        "SELECT serial, scans, sources, first_scanned_at FROM scan_counts WHERE digest_prefix = ? ORDER BY serial",
-        [digest_prefix.hex()]).fetchall()
-    return [UnitScans(int(serial), int(scans), int(places), first, int(places) > threshold)
-            for serial, scans, places, first in rows]
+    return [UnitScans(*count, possible_copy=count.places > threshold) for count in store.unit_counts(digest_prefix.hex())]
 
 
 def clear_counts(store: Store, batch: StoredBatch, first: int, last: int) -> int:
@@ -368,29 +241,15 @@ def clear_counts(store: Store, batch: StoredBatch, first: int, last: int) -> int
     if not 1 <= first <= last <= quantity:
         raise StampError(f"Serials {first}-{last} are not serials of this batch (1-{quantity:,}).",
                          hint="Give a range within the batch, e.g. --serials 1-20.")
-    unit = "digest_prefix = ? AND serial BETWEEN ? AND ?"
-    values = [batch.signed.digest_prefix.hex(), first, last]
-    with store.write() as db:
-        cleared = db.conn.execute(f"DELETE FROM scan_counts WHERE {unit}", values).rowcount
-        db.conn.execute(f"DELETE FROM unit_sources WHERE {unit}", values)
-        db.conn.execute(f"UPDATE scans SET counted = 0 WHERE counted = 1 AND {unit}", values)
-    return int(cleared)
+    return store.clear_counts(batch.signed.digest_prefix.hex(), first, last)
 
 
 def prune_scans(store: Store, *, older_than_days: int, now: dt.datetime | None = None) -> int:
-    """Delete log rows older than *older_than_days* days, in short transactions; the per-unit counts stay."""
+    """Delete log rows older than *older_than_days* days; the per-unit counts stay."""
     cutoff = ((now or dt.datetime.now(dt.timezone.utc)) - dt.timedelta(days=older_than_days)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    deleted = 0
-    while True:  # old rows come first in the log's order, so each chunk is found at once
-        with store.write() as db:
-            count = db.conn.execute("DELETE FROM scans WHERE id IN (SELECT id FROM scans WHERE scanned_at < ? LIMIT ?)",
-                                    [cutoff, PRUNE_CHUNK_ROWS]).rowcount
-        deleted += count
-        if count < PRUNE_CHUNK_ROWS:
-            return deleted
+    return store.prune_scans(cutoff)
 
 
 def forget_past_places(store: Store, today: str) -> int:
     """Drop the places of days before *today*: their key is deleted, so they can no longer match a scan."""
-    with store.write() as db:
-        return int(db.conn.execute("DELETE FROM unit_sources WHERE day < ?", [today]).rowcount)
+    return store.forget_places_before(today)

@@ -18,11 +18,11 @@ from nacl.bindings import crypto_sign_PUBLICKEYBYTES, crypto_sign_open
 from nacl.exceptions import BadSignatureError
 
 from keys.keyfile import public_key_bytes
-from keys.truststore import Keyring, TrustedKey
+from keys.keyring import Keyring, TrustedKey
 from stamps.batch_record import RecordSignatureError
 from stamps.code import UnverifiedStamp, decode_token
 from stamps.errors import CodeFormatError
-from stamps.registry import StoredBatch
+from stamps.batch_record import StoredBatch
 from stamps.url import extract_token
 
 VERIFICATION_FORMAT = "ocop-verification/1"

@@ -16,12 +16,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from keys.keyfile import key_hint, key_id
-from keys.truststore import Keyring, TrustedKey
+from keys.keyring import Keyring, TrustedKey
 from stamps.code import BASE32_ALPHABET, FORMAT_VERSION, MAX_SERIAL, TOKEN_BYTES, TOKEN_CHARS, UnverifiedStamp, decode_base32, decode_token, encode_base32
 from stamps.batch_record import SignedBatchRecord
 from stamps.errors import CodeFormatError, InstanceError
 from stamps.issuance import StampSigner
-from stamps.registry import StoredBatch
+from stamps.batch_record import StoredBatch
 from stamps.url import code_url, extract_token, normalize_base_url
 from stamps.verify import Result, Verifier
 

@@ -153,7 +153,8 @@ def issued_in_store(inst: Path) -> tuple[int, list[tuple[int, int]]]:
     instance = Instance.open(inst)
     try:
         issued = registry.find_batch(instance.store, "LOT").issued
-        rows = instance.store.db.execute("SELECT first_serial, last_serial FROM serial_ranges ORDER BY id").fetchall()
+        columns = ["first_serial", "last_serial"]
+        rows = [row for chunk in instance.store.read_table("serial_ranges", columns) for row in chunk]
     finally:
         instance.close()
     return issued, [tuple(row) for row in rows]

@@ -12,7 +12,7 @@ from cli import cli as ocop_cli
 from stamps.demo import run_demo
 from stamps.errors import InstanceError
 from stamps.instance import DB_NAME, Instance
-from stamps.store import APPLICATION_ID, Store
+from stamps.store.sqlite import APPLICATION_ID, SQLiteStore as Store
 
 BASE_URL = "https://truyxuat.example.vn"
 

@@ -31,7 +31,7 @@ from stamps.instance import DB_NAME, Instance
 from stamps.issuance import (IssueFeedback, IssueInterrupted, SerialRange, StampSigner, _interruptions, allocate_serials,
                              issue_stamps, unwritten_serials)
 from stamps.printing.jobs import PARALLEL_FROM, PrintJob, encoding_workers, parse_format
-from stamps.store import SCHEMA_VERSION
+from stamps.store.sqlite import SCHEMA_VERSION
 
 ROOT = Path(__file__).resolve().parents[1]
 BIG_JOB = 10_000

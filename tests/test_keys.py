@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-import sqlite3
 import stat
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
-from keys import truststore
+from keys import keyring as keyring_module
 from keys.keyfile import (
     generate_private_key,
     key_hint,
@@ -30,7 +29,7 @@ from keys.keyfile import (
     public_key_pem,
     save_private_key,
 )
-from keys.truststore import Keyring, TrustedKey
+from keys.keyring import Keyring, TrustedKey
 from stamps.errors import KeyStoreError, NotFoundError, StampError, WrongPassphraseError
 from stamps.instance import Instance
 
@@ -362,9 +361,7 @@ def test_trust_store_ambiguous_prefix_refused(instance: Instance) -> None:
     # a second row whose id shares the first 6 hex digits (written directly: a real collision needs ~2^24 keys)
     twin = identifier[:6] + ("0" * 10 if identifier[6:] != "0" * 10 else "1" * 10)
     other = generate_private_key().public_key()
-    with instance.store.write() as db:
-        db.table("trusted_keys").insert({"key_id": twin, "public_key": raw_public(other).hex(), "label": "twin",
-                                   "status": "active", "reason": None, "added_at": "x", "updated_at": "x"})
+    instance.store.add_trusted_key(TrustedKey(twin, other, "twin", "active"))
     with pytest.raises(NotFoundError) as caught:
         instance.trust.get(identifier[:6])
     assert "matches several keys" in caught.value.message
@@ -420,7 +417,7 @@ def test_set_status_refuses_unknown_status_with_a_stamp_error(instance: Instance
         instance.trust.set_status(identifier, "lost")
     except StampError:
         pass
-    except sqlite3.IntegrityError as error:
+    except Exception as error:
         pytest.fail(f"set_status('lost') leaked a database error instead of a StampError: {error}")
     else:
         pytest.fail("set_status accepted an unknown status")
@@ -478,7 +475,7 @@ def test_keyring_unknown_hint_gives_empty_list(instance: Instance) -> None:
 
 def test_keyring_returns_every_key_sharing_a_hint(monkeypatch: pytest.MonkeyPatch) -> None:
     shared = b"\xab\xcd\xef"
-    real_fingerprint = truststore.fingerprint
+    real_fingerprint = keyring_module.fingerprint
     colliding = [generate_private_key().public_key() for _ in range(2)]
     colliding_raw = {raw_public(public) for public in colliding}
 
@@ -486,7 +483,7 @@ def test_keyring_returns_every_key_sharing_a_hint(monkeypatch: pytest.MonkeyPatc
         digest = real_fingerprint(public)
         return shared + digest[3:] if raw_public(public) in colliding_raw else digest
 
-    monkeypatch.setattr(truststore, "fingerprint", fake_fingerprint)
+    monkeypatch.setattr(keyring_module, "fingerprint", fake_fingerprint)
     loner = generate_private_key().public_key()
     keys = [TrustedKey(key_id(public), public, f"key {index}", status)
             for index, (public, status) in enumerate(zip([*colliding, loner], ["active", "revoked", "active"]))]

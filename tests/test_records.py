@@ -475,7 +475,8 @@ def test_nfd_input_survives_store_round_trip_as_nfc(instance: Instance) -> None:
     assert row["data"]["name"].encode("utf-8") == HONEY_NFC.encode("utf-8")
     assert row["data"]["province"] == unicodedata.normalize("NFC", "Quảng Ninh")
     assert row["name"].encode("utf-8") == HONEY_NFC.encode("utf-8")
-    raw = instance.store.db.execute("SELECT data FROM producers WHERE id = ?", [producer_id]).fetchone()[0]
+    raw = next(data for chunk in instance.store.read_table("producers", ["id", "data"]) for id_, data in chunk
+               if id_ == producer_id)
     assert HONEY_NFC in raw and HONEY_NFD not in raw
     assert registry.producer(instance.store, producer_id).name == HONEY_NFC
 

@@ -22,9 +22,9 @@ from cli import cli as ocop_cli
 from stamps import registry
 from stamps.demo import DemoRun
 from stamps.instance import DB_NAME, Instance
-from stamps import scanlog
+from stamps.store import sqlite as sqlite_engine
 from stamps.scanlog import ScanLog
-from stamps.store import SCHEMA_VERSION, Store
+from stamps.store.sqlite import SCHEMA_VERSION, SQLiteStore as Store
 from stamps.verify import Result
 
 ANDROID = "Mozilla/5.0 (Linux; Android 14; SM-A155F) AppleWebKit/537.36 Chrome/131.0 Mobile Safari/537.36"
@@ -208,7 +208,7 @@ def test_a_heavily_scanned_unit_is_answered_with_the_work_of_a_fresh_one(demo: D
     steps_light = vm_steps(connection, lambda: others(app, light))
     assert steps_heavy == steps_light
     assert others(app, heavy) == HEAVY_SCANS  # and the count is right: every scan came from another place
-    plan = " ".join(row[3] for row in connection.execute("EXPLAIN QUERY PLAN " + scanlog._KNOWN, ["00", 1, "2026-12-01", "x"]))
+    plan = " ".join(row[3] for row in connection.execute("EXPLAIN QUERY PLAN " + sqlite_engine._KNOWN, ["00", 1, "2026-12-01", "x"]))
     assert "SEARCH c USING PRIMARY KEY" in plan and "SEARCH unit_sources USING PRIMARY KEY" in plan
 
 

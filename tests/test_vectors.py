@@ -18,12 +18,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 import cli
 from keys.keyfile import key_hint, key_id, public_key_from_bytes, public_key_pem
-from keys.truststore import Keyring, TrustedKey
+from keys.keyring import Keyring, TrustedKey
 from stamps.batch_record import RECORD_TAG, RecordSignatureError, SignedBatchRecord
 from stamps.canonical import canonical_json
 from stamps.code import STAMP_TAG, decode_token
 from stamps.instance import DB_NAME
-from stamps.registry import StoredBatch
+from stamps.batch_record import StoredBatch
 from stamps.url import code_url
 from stamps.verify import Verifier
 

@@ -4,6 +4,9 @@ It never needs a private key: it reads batch records and public keys and
 appends to the scan log. Configuration (``create_app(config)``):
 
 - ``INSTANCE``: the instance folder (default as for the CLI);
+- ``DATABASE``: a PostgreSQL URL holding the instance's records (default
+  None: the instance folder's SQLite file); several verifier processes and
+  machines can serve one PostgreSQL database;
 - ``COPY_THRESHOLD``: earlier scans of one unit above which a genuine result
   becomes "genuine, warning: possible copy" (default 5);
 - ``SCAN_FLUSH_SECONDS``: how long scans are gathered before they are written
@@ -24,7 +27,6 @@ traceback.
 from __future__ import annotations
 
 import http
-import sqlite3
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -33,7 +35,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from stamps.errors import StampError
-from stamps.instance import default_root
+from stamps.instance import default_database, default_root
 from stamps.scanlog import DEFAULT_COPY_THRESHOLD, DEFAULT_FLUSH_SECONDS, DEFAULT_RATE_LIMIT_PER_MINUTE
 from verify_server import routes
 from verify_server.i18n import choose_language, text
@@ -60,7 +62,7 @@ OPTIONAL_SETTINGS = frozenset({"KEEP_SCAN_DAYS"})
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """The verifier app; see the module text for the configuration keys."""
     app = Flask(__name__, template_folder=str(TEMPLATES), static_folder=None)
-    app.config.update(INSTANCE=str(default_root()), COPY_THRESHOLD=DEFAULT_COPY_THRESHOLD, SCAN_FLUSH_SECONDS=DEFAULT_FLUSH_SECONDS,
+    app.config.update(INSTANCE=str(default_root()), DATABASE=default_database(), COPY_THRESHOLD=DEFAULT_COPY_THRESHOLD, SCAN_FLUSH_SECONDS=DEFAULT_FLUSH_SECONDS,
                       KEEP_SCAN_DAYS=None, RATE_LIMIT_PER_MINUTE=DEFAULT_RATE_LIMIT_PER_MINUTE, TRUSTED_PROXIES=0,
                       MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES)
     app.config.update(config or {})
@@ -68,7 +70,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]  # JSON answers keep their documented key order
     app.extensions["ocop_runtime"] = Runtime(Path(app.config["INSTANCE"]), float(app.config["SCAN_FLUSH_SECONDS"]),
                                              keep_scan_days=app.config["KEEP_SCAN_DAYS"],
-                                             rate_limit_per_minute=app.config["RATE_LIMIT_PER_MINUTE"])
+                                             rate_limit_per_minute=app.config["RATE_LIMIT_PER_MINUTE"],
+                                             database=app.config["DATABASE"])
     app.extensions["ocop_record_html"] = {}
     app.extensions["ocop_batch_json"] = {}
     app.extensions["ocop_page_shells"] = PageShells()
@@ -81,7 +84,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                                                         request.path, request.method))
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(StampError, _unavailable)
-    app.register_error_handler(sqlite3.Error, _unavailable)
     app.register_error_handler(Exception, _internal_error)
     if app.config["TRUSTED_PROXIES"]:
         hops = app.config["TRUSTED_PROXIES"]
@@ -114,8 +116,8 @@ def _error_texts(status: int) -> tuple[str, str]:
 
 
 def _unavailable(error: Exception) -> Any:
-    detail = error.diagnostics() if isinstance(error, StampError) else f"database: {error}"
-    current_app.logger.error("verifier unavailable: %s", detail)
+    assert isinstance(error, StampError)
+    current_app.logger.error("verifier unavailable: %s", error.diagnostics())
     return _error_page(503, "unavailable", "unavailable_text")
 
 

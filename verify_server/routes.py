@@ -24,9 +24,9 @@ from werkzeug.exceptions import TooManyRequests
 
 from keys.keyfile import public_key_bytes
 from stamps import registry
-from stamps.scanlog import NO_HISTORY, ScanHistory
+from stamps.scans import NO_HISTORY, ScanHistory
 from stamps.present import Lang
-from stamps.registry import StoredBatch
+from stamps.batch_record import StoredBatch
 from stamps.verify import Result, Verification
 from verify_server.clients import client_hint, client_of, network_of
 from verify_server.i18n import choose_language

@@ -1,13 +1,14 @@
 """What a verifier process keeps between requests: one open instance and one Verifier per thread.
 
-SQLite connections belong to the thread that opened them, so each worker
-thread (a gunicorn worker process has one; waitress has several) opens its
-own. The Verifier keeps its keyring, its cache of checked batch-record
-signatures and its batch look-ups; it is rebuilt when the trust store's
-generation number changes (a ``keys import``, ``keys retire`` or ``revoke`` by
-the CLI), so revocation takes effect on the next scan without a restart. That
-number is read again only when the store's change mark moved (SQLite's
-``data_version``: another connection committed), not at every scan.
+A store belongs to the thread that opened it, so each worker thread (a
+gunicorn worker process has one; waitress has several) opens its own. The
+Verifier keeps its keyring, its cache of checked batch-record signatures and
+its batch look-ups; it is rebuilt when the trust store's generation number
+changes (a ``keys import``, ``keys retire`` or ``revoke`` by the CLI, from any
+machine), so revocation takes effect on the next scan without a restart. That
+number is read again only when the store's change mark moved (another
+connection committed a change: SQLite's ``data_version``, PostgreSQL's version
+row), not at every scan.
 """
 
 from __future__ import annotations
@@ -32,20 +33,22 @@ class Runtime:
     """Per-thread access to the instance folder a verifier app serves."""
 
     def __init__(self, root: Path, scan_flush_seconds: float, *, keep_scan_days: int | None = None,
-                 rate_limit_per_minute: int = 0) -> None:
+                 rate_limit_per_minute: int = 0, database: str | None = None) -> None:
         self.root = root
+        self.database = database
         self._local = threading.local()
-        self.scan_log = ScanLog(lambda: Instance.open(root, durable=False).store, scan_flush_seconds,
-                                keep_days=keep_scan_days)
+        self.scan_log = ScanLog(lambda: self._open().store, scan_flush_seconds, keep_days=keep_scan_days)
         self.rate_limiter = RateLimiter(rate_limit_per_minute)
 
     def instance(self) -> Instance:
         """This thread's open instance (opened on first use; the scan log commits without a disk flush)."""
         instance: Instance | None = getattr(self._local, "instance", None)
         if instance is None:
-            instance = Instance.open(self.root, durable=False)
-            self._local.instance = instance
+            instance = self._local.instance = self._open()
         return instance
+
+    def _open(self) -> Instance:
+        return Instance.open(self.root, durable=False, database=self.database)
 
     def verifier(self) -> Verifier:
         """This thread's Verifier, rebuilt when the trust store has changed since it was built.
@@ -54,10 +57,11 @@ class Runtime:
         batch look-up follows it rather than reading it again.
         """
         local = self._local
-        store = self.instance().store
+        instance = self.instance()
+        store = instance.store
         mark = store.change_mark()  # taken before reading, so a change made meanwhile is seen at the next scan
         if getattr(local, "mark", None) != mark:
-            generation = store.setting("trust_generation")
+            generation = instance.trust.generation()
             if getattr(local, "generation", None) != generation or not hasattr(local, "verifier"):
                 local.batches = BatchLookup(store, follows_store=False)
                 local.verifier = self.instance().verifier(local.batches)

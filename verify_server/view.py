@@ -12,7 +12,7 @@ from typing import Any, Hashable, Iterable, NamedTuple
 
 from stamps.present import (LABELS, RECALL_KINDS, VIETNAM_TIME, Fact, Lang, fact, headline_reason, key_fact, pick,
                             record_facts, verdict_title, vn_date)
-from stamps.scanlog import ScanHistory
+from stamps.scans import ScanHistory
 from stamps.verify import Reason, Result, Verification
 from verify_server.i18n import LEADS, REPORT_ADVICE, WARNING_LEADS, text
 

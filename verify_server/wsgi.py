@@ -3,7 +3,7 @@
     OCOP_STAMPS_HOME=/srv/ocop gunicorn -c python:verify_server.gunicorn_conf --workers 5 verify_server.wsgi:app
 
 The instance folder comes from ``$OCOP_STAMPS_HOME`` (else the per-user data
-folder); the other settings from the environment variables of
+folder), a PostgreSQL database from ``$OCOP_STAMPS_DATABASE``; the other settings from the environment variables of
 ``SETTINGS_FROM_ENVIRONMENT`` (unset: the defaults of ``create_app``).
 ``ocop-stamps serve`` does the same with command-line options. The gunicorn
 configuration module keeps gunicorn's own answers to malformed requests

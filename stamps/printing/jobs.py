@@ -24,7 +24,7 @@ from stamps.printing.label import BatchTexts, LabelPlan, StampUnit, check_module
 from stamps.printing.layout import DEFAULT_SHEET, LAYOUTS, Layout, LayoutError, custom_roll, custom_sheet
 from stamps.printing.symbols import BulkEncoder
 from stamps.qr import stamp_qr_version
-from stamps.registry import StoredBatch
+from stamps.batch_record import StoredBatch
 
 FORMATS = ("pdf", "zpl", "tspl", "svg", "png", "csv")
 DEFAULT_THERMAL_LABEL = "50x30"

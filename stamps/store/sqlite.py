@@ -33,7 +33,6 @@ from typing import Any, Callable, Iterable, Iterator, NamedTuple, ParamSpec, Seq
 
 from sqlite_utils import Database
 
-from keys.keyfile import public_key_bytes
 from keys.keyring import TrustedKey
 from stamps.batch_record import SignedBatchRecord
 from stamps.code import SerialRange
