@@ -709,6 +709,38 @@ def scans_prune(ctx: click.Context, days: int) -> None:
     click.echo(f"{deleted:,} scans older than {days} days deleted; per-unit counts kept.")
 
 
+@cli.group()
+def db() -> None:
+    """The instance's database: bring its schema up to date, or move it to PostgreSQL."""
+
+
+@db.command("migrate")
+@click.pass_context
+def db_migrate(ctx: click.Context) -> None:
+    """Apply the schema changes this version needs (SQLite or PostgreSQL); safe to run at any time."""
+    from stamps.instance import migrate_database
+
+    before, after = migrate_database(*where(ctx))
+    click.echo(f"Schema version {after}: up to date." if before == after else f"Schema migrated from version {before} to {after}.")
+
+
+@db.command("copy")
+@click.option("--to", "target", required=True, metavar="URL",
+              help="The PostgreSQL database to copy into (postgresql://user:password@host/db); its schema is made if missing.")
+@click.pass_context
+def db_copy(ctx: click.Context, target: str) -> None:
+    """Copy this instance's records, batches, serials, keys, scans and counts into PostgreSQL (safe to re-run).
+
+    Afterwards, run the commands and the verifier with --database URL (or $OCOP_STAMPS_DATABASE).
+    """
+    report = open_instance(ctx).copy_to(target)
+    click.echo(f"{'table':<14} {'rows here':>12} {'copied now':>12} {'rows there':>12}")
+    for row in report.tables:
+        click.echo(f"{row.table:<14} {row.source_rows:>12,} {row.copied:>12,} {row.target_rows:>12,}")
+    click.echo(f"Copied to {report.target}: no row is missing there, and all {report.batches_verified:,} batch records "
+               f"verify there. Use it with: ocop-stamps --database URL ... (or ${DATABASE_ENV}).")
+
+
 def _serial_range(text: str, option: str) -> tuple[int, int]:
     match = re.fullmatch(r"\s*([0-9]+)\s*-\s*([0-9]+)\s*", text)
     if not match or not 1 <= int(match.group(1)) <= int(match.group(2)):

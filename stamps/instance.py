@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import NamedTuple
 
 import platformdirs
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -20,7 +21,8 @@ from keys.keyfile import generate_private_key, key_id, load_private_key, save_pr
 from keys.keyring import TrustedKey
 from keys.truststore import TrustStore
 from stamps.errors import InstanceError, KeyStoreError
-from stamps.store import DATABASE_ENV, Store, open_store
+from stamps.store import DATABASE_ENV, Store, is_database_url, migrate, open_store
+from stamps.store.transfer import TableCopy, copy_tables
 from stamps.url import normalize_base_url
 from stamps.verify import Verifier
 from stamps import registry
@@ -40,6 +42,27 @@ def default_root() -> Path:
     if configured:
         return Path(configured).expanduser()
     return platformdirs.user_data_path("ocop-stamps", appauthor=False)
+
+
+class CopyReport(NamedTuple):
+    """What ``db copy`` did: each table's rows, and how many batch records were verified in the target."""
+
+    target: str
+    tables: list[TableCopy]
+    batches_verified: int
+
+
+def database_location(root: Path, database: str | None) -> Path | str:
+    """Where an instance's records are: the PostgreSQL database *database*, else the folder's SQLite file."""
+    return database or root / DB_NAME
+
+
+def migrate_database(root: Path, database: str | None) -> tuple[int, int]:
+    """Bring the instance's schema up to date (``db migrate``); returns its version before and after."""
+    location = database_location(root, database)
+    if database is None and not (root / DB_NAME).exists():
+        raise InstanceError(f"{root} is not an initialised instance.", hint="Run 'ocop-stamps init --base-url URL' first.")
+    return migrate(location)
 
 
 class Instance:
@@ -70,7 +93,7 @@ class Instance:
             root.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as error:
             raise InstanceError(f"Cannot create the instance folder {root}: {error.strerror}.") from None
-        instance = cls(root, open_store(database or root / DB_NAME, create=True))
+        instance = cls(root, open_store(database_location(root, database), create=True))
         instance.store.set_setting("base_url", normalized)
         return instance
 
@@ -84,10 +107,25 @@ class Instance:
         if database is None and not (root / DB_NAME).exists():
             raise InstanceError(f"{root} is not an initialised instance.",
                                 hint="Run 'ocop-stamps init --base-url https://your-verifier.example.vn' first.")
-        return cls(root, open_store(database or root / DB_NAME, read_only=read_only, durable=durable))
+        return cls(root, open_store(database_location(root, database), read_only=read_only, durable=durable))
 
     def close(self) -> None:
         self.store.close()
+
+    def copy_to(self, database: str) -> CopyReport:
+        """Copy this instance's records, scans and counts into the PostgreSQL database *database* (its schema made
+        when missing), then check that every batch record there still verifies. Safe to run again."""
+        if not is_database_url(database):
+            raise InstanceError(f"{database!r} is not a PostgreSQL URL.",
+                                hint="Give --to postgresql://user:password@host/database.")
+        target = open_store(database, create=True)
+        try:
+            if target.location == self.store.location:
+                raise InstanceError("The instance's records are already in that database; nothing to copy.")
+            tables = copy_tables(self.store, target)
+            return CopyReport(target.location, tables, registry.verify_batch_signatures(target))
+        finally:
+            target.close()
 
     def verifier(self, batches: registry.BatchLookup | None = None) -> Verifier:
         """A verifier over this instance's trust store and batch records (public keys only).

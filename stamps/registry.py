@@ -340,3 +340,17 @@ def load_json_file(path: Path) -> Any:
     except (ValueError, RecursionError):
         raise StampError(f"{path} is not JSON this tool can read (too deeply nested or a number too long).") from None
 
+
+
+def verify_batch_signatures(store: Store) -> int:
+    """Check every stored batch record against its signature and the trusted key that made it; returns how many
+    were checked, or raises a StampError naming the first that does not verify."""
+    trust = TrustStore(store)
+    batches = list_batches(store)
+    for batch in batches:
+        try:
+            batch.signed.verify(trust.get(batch.record["key_id"]).public_key)
+        except StampError as error:
+            raise StampError(f"Batch {batch.digest[:16]} (lot {batch.record['batch']['lot_code']}) does not verify: "
+                             f"{error.message}") from None
+    return len(batches)

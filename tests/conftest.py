@@ -16,6 +16,8 @@ from stamps.instance import Instance
 from stamps.issuance import StampSigner
 from verify_server import create_app
 
+pytest_plugins = ["store_engines"]  # the store's engines: SQLite, and PostgreSQL when $OCOP_STAMPS_TEST_POSTGRES is set
+
 TEST_BASE_URL = "https://truyxuat.example.vn"
 VECTORS_PATH = Path(__file__).resolve().parent.parent / "docs" / "vectors" / "stamp-vectors.json"
 

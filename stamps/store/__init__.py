@@ -19,7 +19,7 @@ DATABASE_ENV = "OCOP_STAMPS_DATABASE"
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 __all__ = ["DATABASE_ENV", "MAX_RECORD_ID", "TABLES", "BatchState", "RecordChange", "SerialAllowance", "Store",
-           "UnwrittenRange", "is_database_url", "open_store", "utc_now"]
+           "UnwrittenRange", "is_database_url", "migrate", "open_store", "utc_now"]
 
 
 def is_database_url(location: str) -> bool:
@@ -45,3 +45,17 @@ def open_store(location: Path | str, *, create: bool = False, read_only: bool = 
     from stamps.store.sqlite import SQLiteStore
 
     return SQLiteStore(Path(location), create=create, read_only=read_only, durable=durable)
+
+
+def migrate(location: Path | str) -> tuple[int, int]:
+    """Apply the schema migrations the store at *location* lacks; returns its schema version before and after."""
+    reader = open_store(location, read_only=True)
+    try:
+        before = reader.schema_version()
+    finally:
+        reader.close()
+    writer = open_store(location)  # a read-write open applies what is missing, once, whoever opens first
+    try:
+        return before, writer.schema_version()
+    finally:
+        writer.close()
