@@ -484,7 +484,7 @@ class SQLiteStore:
 
     def read_table(self, table: str, columns: Sequence[str]) -> Iterator[list[tuple[Any, ...]]]:
         try:
-            cursor = self.db.conn.execute(f"SELECT {', '.join(columns)} FROM [{_known_table(table)}] ORDER BY rowid")
+            cursor = self.db.conn.execute(f"SELECT {', '.join(columns)} FROM [{_known_table(table)}]")  # one cursor: chunks never overlap
             while chunk := cursor.fetchmany(READ_CHUNK_ROWS):
                 yield [tuple(row) for row in chunk]
         except sqlite3.Error as error:
@@ -492,10 +492,19 @@ class SQLiteStore:
 
     @_driver_errors
     def load_rows(self, table: str, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]) -> int:
+        """The triggers are off while copied scans, places and keys load (dropped and made again in the same
+        transaction): the copied counts and trust generation are the source's (a pruned log could not recompute them)."""
         statement = (f"INSERT OR IGNORE INTO [{_known_table(table)}] ({', '.join(columns)}) "
                      f"VALUES ({', '.join('?' * len(columns))})")
         with self.transaction():
-            return int(self.db.conn.executemany(statement, list(rows)).rowcount)
+            triggers = [] if table not in TRIGGERED_TABLES else self.db.conn.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?", [table]).fetchall()
+            for name, _ in triggers:
+                self._run(f"DROP TRIGGER [{name}]")
+            loaded = int(self.db.conn.executemany(statement, list(rows)).rowcount)
+            for _, sql in triggers:
+                self._run(sql)
+            return loaded
 
 
 def _known_table(table: str) -> str:
@@ -505,6 +514,7 @@ def _known_table(table: str) -> str:
 
 
 PRUNE_CHUNK_ROWS = 10_000
+TRIGGERED_TABLES = ("scans", "unit_sources", "trusted_keys")  # whose triggers keep scan_counts and trust_generation
 
 _BATCH_STATE = """
 SELECT b.digest, b.signature, b.origin,
