@@ -14,8 +14,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from stamps import registry
 from stamps.code import BASE32_ALPHABET
 from stamps.instance import Instance
-from stamps.code import IssuedCode
-from stamps.issuance import SerialRange, StampSigner, allocate_serials, issue_stamps
+from stamps.code import IssuedCode, SerialRange
+from stamps.issuance import StampSigner, allocate_serials, issue_stamps
 from stamps.printing.jobs import PrintJob, parse_format
 from stamps.batch_record import StoredBatch
 from stamps.verify import Verification
