@@ -21,6 +21,7 @@ import datetime as dt
 import hashlib
 import multiprocessing
 import os
+import sys
 import uuid
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -83,6 +84,14 @@ def _postgres_admin(url: str, *statements: str) -> None:
             connection.execute(statement)  # type: ignore[arg-type]
 
 
+def _close_postgres_pools() -> None:
+    """Close this process's PostgreSQL pools: the engine keeps one per URL for the life of the process (a verifier
+    has one URL), and every test has a URL of its own (its schema), so without this a run runs out of connections."""
+    engine = sys.modules.get("stamps.store.postgres")
+    if engine is not None:
+        engine.close_pools()
+
+
 class Locations:
     """Fresh store locations on either engine, each removed at the end of the test (schemas dropped)."""
 
@@ -103,9 +112,14 @@ class Locations:
         return with_search_path(url, schema)
 
     def remove(self) -> None:
-        for url, schema in reversed(self.schemas):
-            _postgres_admin(url, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        self.schemas.clear()
+        if not self.schemas:
+            return
+        try:
+            _close_postgres_pools()
+        finally:
+            schemas, self.schemas = self.schemas, []
+            for url, schema in reversed(schemas):
+                _postgres_admin(url, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 def other_engine(engine: str) -> str:
@@ -160,10 +174,11 @@ def store(store_location: Location) -> Iterator[Store]:
 
 
 # what stores hold ----------------------------------------------------------------------------------------------
-PRODUCER = {"name": "HTX Chè Xuân Lao", "kind": "cooperative", "province": "Điện Biên", "commune": "xã Xuân Lao"}
+PRODUCER = {"name": "HTX Chè Xuân Lao", "kind": "cooperative", "province": "Điện Biên",
+            "commune": "xã Xuân Lao"}
 FARM_AREA = {"name": "Vùng chè Xuân Lao", "kind": "growing", "province": "Điện Biên", "code": "VN-DB-XL-0001-24"}
-PRODUCT = {"name": "Trà San tuyết", "category": "Đồ uống - Chè", "ocop_stars": 4, "ocop_certificate_no": "DB-2024-0114",
-           "ocop_issued": "2024-06-01"}
+PRODUCT = {"name": "Trà San tuyết", "category": "Đồ uống - Chè", "ocop_stars": 4,
+           "ocop_certificate_no": "DB-2024-0114", "ocop_issued": "2024-06-01"}
 BATCH = {"production_date": "2026-10-28", "expiry_date": "2028-10-27", "harvest_date": "2026-10-20",
          "origin_steps": [{"step": "Thu hái", "date": "2026-10-20", "place": "Xuân Lao"}]}
 SIGNED_AT = "2026-11-01T08:00:00Z"
@@ -202,23 +217,21 @@ def allow_all(allowance: SerialAllowance) -> None:
         raise IssuanceError("The batch is recalled.")
 
 
-def iso_day(moment: str) -> str:
-    return moment[:10]
-
-
 def utc_iso(moment: dt.datetime) -> str:
     return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # the tests' worker processes (spawned: each imports this module and opens its own store) --------------------
-def run_together(calls: list[tuple[Callable[..., Any], tuple[Any, ...]]], timeout: float = 60) -> list[Any]:
+def run_together(calls: list[tuple[Callable[..., Any], tuple[Any, ...]]], between: Callable[[], Any] | None = None,
+                 timeout: float = 60) -> list[Any]:
     """Run each ``(function, args)`` in a process of its own, started together (a barrier); their results in order.
 
     Each function gets the barrier as its last argument and waits on it once it is ready (its store open), so the
-    processes' work overlaps. A child's exception fails the test with its text.
+    processes' work overlaps. With *between*, this process waits on the barrier too, then runs *between* while the
+    children wait on it a second time. A child's exception fails the test with its text.
     """
     context = multiprocessing.get_context("spawn")
-    start = context.Barrier(len(calls))
+    start = context.Barrier(len(calls) + (between is not None))
     results = context.Queue()
     processes = [context.Process(target=_child, args=(index, results, function, (*args, start)), daemon=True)
                  for index, (function, args) in enumerate(calls)]
@@ -226,6 +239,10 @@ def run_together(calls: list[tuple[Callable[..., Any], tuple[Any, ...]]], timeou
         process.start()
     answers: dict[int, Any] = {}
     try:
+        if between is not None:
+            start.wait(timeout)
+            between()
+            start.wait(timeout)
         for _ in processes:
             index, ok, value = results.get(timeout=timeout)
             if not ok:
@@ -266,5 +283,26 @@ def record_same_visits(location: Location, digest_prefix: str, serials: int, day
             seen_at = f"{day}T10:00:00Z"
             store.record_scans([Scan(digest_prefix, serial, seen_at, "genuine", "worker", True)],
                                [Visit(digest_prefix, serial, day, "the-same-place", seen_at)])
+    finally:
+        store.close()
+
+
+def watch_batch(location: Location, digest_prefix: str, key_id: str, start: Any) -> dict[str, Any]:
+    """What a verifier worker sees of a batch and a key before and after the parent's change (two barrier waits)."""
+    store = open_store(location, read_only=True)
+    try:
+        def seen() -> tuple[dict[str, str] | None, str]:
+            state = store.batch_state(digest_prefix)
+            assert state is not None
+            return state.recall, store.trusted_keys(key_id)[0].status
+
+        before = seen()
+        mark = store.change_mark()
+        start.wait(30)  # ready: the parent changes things now
+        start.wait(30)  # changed
+        moved = store.change_mark() != mark
+        after = seen()
+        return {"moved": moved, "recall before": before[0], "status before": before[1], "recall after": after[0],
+                "status after": after[1]}
     finally:
         store.close()
