@@ -731,15 +731,18 @@ def test_load_rows_copies_a_store_and_skips_what_is_there(store: Store, key: Ed2
 
 
 @pytest.mark.parametrize("to", ["the same engine", "the other engine"])
-def test_load_rows_keeps_the_trust_generation(store: Store, key: Ed25519PrivateKey, to: str,
-                                              new_location: Callable[[str], Location],
-                                              open_stores: Callable[..., Store]) -> None:
-    """'Counts and generations are copied as they are, not recomputed' (interface.py, load_rows)."""
+def test_load_rows_moves_the_trust_generation_when_keys_arrive(store: Store, key: Ed25519PrivateKey, to: str,
+                                                               new_location: Callable[[str], Location],
+                                                               open_stores: Callable[..., Store]) -> None:
+    """Keys a copy adds move the target's trust generation, so a verifier already serving it reloads its keys."""
     filled(store, key)
     engine = store.engine if to == "the same engine" else other_engine(store.engine)
     target = open_stores(new_location(engine), create=True)
+    target.load_rows("settings", ["name", "value"], [("trust_generation", store.setting("trust_generation"))])
+    before = target.setting("trust_generation")
     copy_all(store, target)
-    assert target.setting("trust_generation") == store.setting("trust_generation")
+    assert target.setting("trust_generation") != before
+    assert [key_row(k) for k in target.trusted_keys()] == [key_row(k) for k in store.trusted_keys()]
 
 
 def test_load_rows_copies_to_the_other_engine(store: Store, key: Ed25519PrivateKey,

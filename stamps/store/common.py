@@ -5,6 +5,7 @@ No SQL here: each engine writes its own.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 from typing import Any
@@ -32,6 +33,11 @@ def utc_now() -> str:
 _last_utc_now: tuple[int, str] = (-1, "")
 
 
+def utc_now_precise() -> str:
+    """The current UTC time to the microsecond: batches are listed in the order they were stored, even several a second."""
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def record_json(data: dict[str, Any]) -> str:
     """A record's data as the ``data`` column keeps it."""
     return json.dumps(data, ensure_ascii=False, sort_keys=True)
@@ -54,7 +60,7 @@ def batch_row(signed: SignedBatchRecord, origin: str) -> dict[str, Any]:
             "lot_code": record["batch"]["lot_code"], "product_name": record["product"]["name"],
             "key_id": record["key_id"], "quantity": record["batch"]["quantity"],
             "record": signed.canonical.decode("utf-8"), "signature": signed.signature.hex(),
-            "origin": origin, "created_at": utc_now()}
+            "origin": origin, "created_at": utc_now_precise()}
 
 
 def trusted_key_values(key: TrustedKey) -> tuple[str, str, str, str, str | None]:

@@ -178,5 +178,6 @@ class Store(Protocol):
 
     def load_rows(self, table: str, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]) -> int:
         """Insert rows copied from another store, skipping those already here (by primary key); returns how many
-        were new. Counts and generations are copied as they are, not recomputed."""
+        were new. Per-unit counts are copied as they are, not recomputed from the (possibly pruned) log; keys that
+        arrive move the trust generation, as any key change does."""
         ...

@@ -492,12 +492,12 @@ class SQLiteStore:
 
     @_driver_errors
     def load_rows(self, table: str, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]) -> int:
-        """The triggers are off while copied scans, places and keys load (dropped and made again in the same
-        transaction): the copied counts and trust generation are the source's (a pruned log could not recompute them)."""
+        """The count triggers are off while copied scans and places load (dropped and made again in the same
+        transaction): the copied counts are the source's, which a pruned log could not recompute."""
         statement = (f"INSERT OR IGNORE INTO [{_known_table(table)}] ({', '.join(columns)}) "
                      f"VALUES ({', '.join('?' * len(columns))})")
         with self.transaction():
-            triggers = [] if table not in TRIGGERED_TABLES else self.db.conn.execute(
+            triggers = [] if table not in COUNTING_TABLES else self.db.conn.execute(
                 "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?", [table]).fetchall()
             for name, _ in triggers:
                 self._run(f"DROP TRIGGER [{name}]")
@@ -514,7 +514,7 @@ def _known_table(table: str) -> str:
 
 
 PRUNE_CHUNK_ROWS = 10_000
-TRIGGERED_TABLES = ("scans", "unit_sources", "trusted_keys")  # whose triggers keep scan_counts and trust_generation
+COUNTING_TABLES = ("scans", "unit_sources")  # whose triggers keep scan_counts
 
 _BATCH_STATE = """
 SELECT b.digest, b.signature, b.origin,
