@@ -1,1 +1,1 @@
-"""Ed25519 key files (keys.keyfile) and the trust store of public keys (keys.truststore)."""
+"""Ed25519 keys: encrypted key files (keys.keyfile) and trusted public keys as values (keys.keyring)."""

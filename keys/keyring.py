@@ -2,7 +2,7 @@
 
 A key id inside a stamp is only a hint; :class:`Keyring` returns every key that
 shares it, and the status decides what a good signature means. Where they are
-kept is :mod:`keys.truststore`'s business.
+kept is :mod:`stamps.truststore`'s business.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from keys.keyfile import generate_private_key, key_id, load_private_key, save_private_key
 from keys.keyring import TrustedKey
-from keys.truststore import TrustStore
+from stamps.truststore import TrustStore
 from stamps.errors import InstanceError, KeyStoreError
 from stamps.store import DATABASE_ENV, Store, is_database_url, migrate, open_store
 from stamps.store.transfer import TableCopy, copy_tables

@@ -12,7 +12,7 @@ from typing import Any, Hashable, Mapping, TypeVar
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from keys.keyfile import key_id
-from keys.truststore import TrustStore
+from stamps.truststore import TrustStore
 from stamps import validation as v
 from stamps.batch_record import SignedBatchRecord, StoredBatch, build_record, check_record
 from stamps.errors import NotFoundError, StampError, ValidationError

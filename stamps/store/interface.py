@@ -1,7 +1,7 @@
 """What every store engine offers the services: the one interface between the project and its databases.
 
 The services (``stamps.registry``, ``stamps.issuance``, ``stamps.scanlog``,
-``keys.truststore``) speak only this; each engine (``stamps.store.sqlite``, the
+``stamps.truststore``) speak only this; each engine (``stamps.store.sqlite``, the
 embedded default, and ``stamps.store.postgres``) implements it with its own SQL
 and driver, and wraps its driver's errors in :class:`stamps.errors.StoreError`
 before they leave it. A store belongs to one thread at a time.
