@@ -11,7 +11,6 @@ import io
 import json
 import os
 import shutil
-import sqlite3
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -98,14 +97,19 @@ def site(demo_template: DemoRun, tmp_path: Path) -> Iterator[Site]:
     app.extensions["ocop_runtime"].close()
 
 
-def scan_rows(site: Site) -> list[sqlite3.Row]:
-    site.app.extensions["ocop_runtime"].scan_log.flush()
-    connection = sqlite3.connect(site.demo.instance_root / "ocop-stamps.db")
-    connection.row_factory = sqlite3.Row
+def table_rows(root: Path, table: str) -> list[dict[str, Any]]:
+    """A table's rows as the store reads them whole, in the order they were written."""
+    instance = Instance.open(root, read_only=True)
     try:
-        return connection.execute("SELECT * FROM scans ORDER BY id").fetchall()
+        columns = instance.store.table_columns(table)
+        return [dict(zip(columns, row)) for chunk in instance.store.read_table(table, columns) for row in chunk]
     finally:
-        connection.close()
+        instance.close()
+
+
+def scan_rows(site: Site) -> list[dict[str, Any]]:
+    site.app.extensions["ocop_runtime"].scan_log.flush()
+    return sorted(table_rows(site.demo.instance_root, "scans"), key=lambda row: row["id"])
 
 
 # --- one page per result, in both languages ---------------------------------------------------------------
@@ -592,9 +596,7 @@ def test_scans_are_written_at_once_when_not_gathered(demo_template: DemoRun, tmp
     demo = fresh_demo(demo_template, tmp_path)
     app = create_app({"INSTANCE": str(demo.instance_root), "SCAN_FLUSH_SECONDS": 0})
     app.test_client().get(path_of(demo.genuine_url))
-    connection = sqlite3.connect(demo.instance_root / "ocop-stamps.db")
-    assert connection.execute("SELECT count(*) FROM scans").fetchone()[0] == 1
-    connection.close()
+    assert len(table_rows(demo.instance_root, "scans")) == 1
     app.extensions["ocop_runtime"].close()
 
 
@@ -613,10 +615,8 @@ def test_gathered_scans_reach_other_workers_after_a_flush(demo_template: DemoRun
     assert "ở 3 nơi khác" in page(second, "203.0.114.1")  # 2 written + 1 of its own
     for app in (first, second):
         app.extensions["ocop_runtime"].close()
-    connection = sqlite3.connect(demo.instance_root / "ocop-stamps.db")
-    assert connection.execute("SELECT count(*) FROM scans").fetchone()[0] == 4
-    assert connection.execute("SELECT sources FROM scan_counts").fetchall() == [(4,)]
-    connection.close()
+    assert len(table_rows(demo.instance_root, "scans")) == 4
+    assert [row["sources"] for row in table_rows(demo.instance_root, "scan_counts")] == [4]
 
 
 @pytest.mark.parametrize("earlier_places, vi, en", [

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import base64
-import contextlib
 import datetime as dt
 import hashlib
 import json
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +20,7 @@ from keys.keyring import Keyring, TrustedKey
 from stamps.batch_record import RECORD_TAG, RecordSignatureError, SignedBatchRecord
 from stamps.canonical import canonical_json
 from stamps.code import STAMP_TAG, decode_token
-from stamps.instance import DB_NAME
+from stamps.instance import Instance
 from stamps.batch_record import StoredBatch
 from stamps.url import code_url
 from stamps.verify import Verifier
@@ -149,11 +147,15 @@ def write_altered_row(tmp_path: Path, base: list[str], store: dict[str, str]) ->
     """An altered record cannot be imported: it is written into the store's batches table behind the CLI's back."""
     record = json.loads(store["record"])
     digest = store["digest"] if store["digest"].startswith(store["found_for_prefix"]) else store["found_for_prefix"].ljust(64, "0")
-    with contextlib.closing(sqlite3.connect(tmp_path / "inst" / DB_NAME)) as db, db:  # closed, after one commit
-        db.execute("INSERT INTO batches (digest, digest_prefix, lot_code, product_name, key_id, quantity, record, signature,"
-                   " origin, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'imported', '2026-11-01T08:00:00Z')",
-                   [digest, store["found_for_prefix"], record["batch"]["lot_code"], record["product"]["name"], record["key_id"],
-                    record["batch"]["quantity"], store["record"], store["signature"]])
+    row = {"digest": digest, "digest_prefix": store["found_for_prefix"], "lot_code": record["batch"]["lot_code"],
+           "product_name": record["product"]["name"], "key_id": record["key_id"], "quantity": record["batch"]["quantity"],
+           "record": store["record"], "signature": store["signature"], "origin": "imported",
+           "created_at": "2026-11-01T08:00:00Z"}
+    instance = Instance.open(tmp_path / "inst")
+    try:
+        instance.store.load_rows("batches", list(row), [tuple(row.values())])
+    finally:
+        instance.close()
 
 
 def run(args: list[str], expected_exit: int = 0) -> Any:
