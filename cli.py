@@ -615,9 +615,13 @@ def _progress_bar(serials: SerialRange, steps: int) -> Iterator[Callable[[int], 
 
 
 def _program(ctx: click.Context) -> str:
-    """How commands this run recommends begin: with --instance when the instance is not the default one."""
-    root = where(ctx).root
-    return "ocop-stamps" if root == default_root() else f"ocop-stamps --instance {shlex.quote(str(root.absolute()))}"
+    """How commands this run recommends begin: with --instance when the instance is not the default one, and with
+    --database naming the variable (never the URL: it may hold a password) when the records are in PostgreSQL."""
+    root, database = where(ctx)
+    words = ["ocop-stamps"] + ([] if root == default_root() else ["--instance", shlex.quote(str(root.absolute()))])
+    if database is not None:
+        words += ["--database", f'"${DATABASE_ENV}"']
+    return " ".join(words)
 
 
 def _reprint_serials(item: StoredBatch, text: str) -> SerialRange:

@@ -54,7 +54,13 @@ class CopyReport(NamedTuple):
 
 def database_location(root: Path, database: str | None) -> Path | str:
     """Where an instance's records are: the PostgreSQL database *database*, else the folder's SQLite file."""
-    return database or root / DB_NAME
+    if database is None:
+        return root / DB_NAME
+    if not is_database_url(database):  # not shown: it may hold a password in another form
+        raise InstanceError("--database (or $OCOP_STAMPS_DATABASE) must be a PostgreSQL URL.",
+                            hint="Give postgresql://user:password@host/database, or leave it out for the instance "
+                                 "folder's SQLite file.")
+    return database
 
 
 def migrate_database(root: Path, database: str | None) -> tuple[int, int]:

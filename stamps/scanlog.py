@@ -193,17 +193,22 @@ class ScanLog:
             try:
                 self.flush()
                 self._maintain()
-            except Exception:  # a busy or full disk: the scans stay gathered for the next round
+            except StampError as error:  # a busy database, a full disk: the scans stay gathered for the next round
+                logging.getLogger(__name__).error("could not write the scan log (%s); will retry", error.diagnostics())
+            except Exception:  # not a failure we know: its traceback is for the operator
                 logging.getLogger(__name__).exception("could not write the scan log; will retry")
 
     def _maintain(self) -> None:
-        """Once an hour: drop places of past days (their key is gone) and, with keep_days, old log rows."""
+        """Once an hour: make room for this month's and next month's scans, drop places of past days (their key is
+        gone) and, with keep_days, old log rows."""
         if self._last_maintenance is not None and time.monotonic() - self._last_maintenance < MAINTENANCE_SECONDS:
             return
         self._last_maintenance = time.monotonic()
         store = self._open_store()
         try:
-            forget_past_places(store, _today_of(self._day_key))
+            today = _today_of(self._day_key)
+            store.make_room_for_scans(today)
+            forget_past_places(store, today)
             if self._keep_days is not None:
                 prune_scans(store, older_than_days=self._keep_days)
         finally:

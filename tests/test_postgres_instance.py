@@ -131,3 +131,24 @@ def test_two_verifier_processes_see_a_recall_and_a_revocation_on_the_very_next_s
     assert results(two_workers, code(3)) == {"recalled"}
     ok(run_cli("revoke", demo.batch.record["key_id"], "--reason", "lost", database=postgres_location))
     assert results(two_workers, code(4)) == {"revoked_key"}
+
+
+def test_db_copy_refuses_a_database_holding_another_instance_and_brings_changes_on_a_rerun(
+        demo: DemoRun, postgres_location: str, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    ok(run_cli("init", "--base-url", "https://khac.example.vn", database=postgres_location, instance=other))
+    refused = run_cli("db", "copy", "--to", postgres_location, instance=demo.instance_root)
+    assert refused.exit_code == 1 and "already holds another instance's data" in refused.output
+    assert "Traceback" not in refused.output and "ocop:" not in refused.output.replace("ocop:ocop@", "")
+
+    fresh = postgres_location.replace("search_path%3D", "search_path%3Dx")  # not a schema that exists: refused too
+    assert run_cli("db", "copy", "--to", fresh, instance=demo.instance_root).exit_code == 1
+
+
+def test_a_second_db_copy_brings_a_revocation_and_an_edit_made_since(demo: DemoRun, postgres_location: str) -> None:
+    ok(run_cli("db", "copy", "--to", postgres_location, instance=demo.instance_root))
+    ok(run_cli("revoke", demo.batch.record["key_id"], "--reason", "lost", instance=demo.instance_root))
+    ok(run_cli("producer", "edit", "1", "--phone", "0912345678", instance=demo.instance_root))
+    ok(run_cli("db", "copy", "--to", postgres_location, instance=demo.instance_root))
+    assert " revoked " in ok(run_cli("keys", "list", database=postgres_location))
+    assert json.loads(ok(run_cli("producer", "show", "1", database=postgres_location)))["phone"] == "0912345678"

@@ -24,6 +24,10 @@ RecordChange = tuple[dict[str, Any], dict[str, Any]]  # a record row's new colum
 # Every table, in the order a copy fills them (each after the tables it refers to).
 TABLES = ("settings", "producers", "farm_areas", "products", "batches", "serial_ranges", "range_writes", "recalls",
           "trusted_keys", "scans", "scan_counts", "unit_sources", "scan_keys")
+# The tables whose rows change after they are written (a record edited, a key retired or revoked, a range's files
+# written), by the columns that name a row: a repeated copy brings their changes over (load_rows(replace=True)).
+CHANGING_TABLES = {"settings": ("name",), "producers": ("id",), "farm_areas": ("id",), "products": ("id",),
+                   "range_writes": ("range_id",), "trusted_keys": ("key_id",)}
 
 
 class BatchState(NamedTuple):
@@ -161,6 +165,11 @@ class Store(Protocol):
         """Forget the counts and places of serials first..last (the log keeps its rows, marked not counted)."""
         ...
 
+    def make_room_for_scans(self, day: str) -> None:
+        """Ready the log for the scans of *day*'s month and the next (PostgreSQL makes their partitions ahead, so a
+        scan never waits while one is made; SQLite has nothing to do)."""
+        ...
+
     def prune_scans(self, before: str) -> int:
         """Delete log rows scanned before *before* (ISO UTC); the counts stay. Returns the rows deleted."""
         ...
@@ -176,8 +185,9 @@ class Store(Protocol):
         """The table's rows, in chunks."""
         ...
 
-    def load_rows(self, table: str, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]) -> int:
-        """Insert rows copied from another store, skipping those already here (by primary key); returns how many
-        were new. Per-unit counts are copied as they are, not recomputed from the (possibly pruned) log; keys that
+    def load_rows(self, table: str, columns: Sequence[str], rows: Iterable[tuple[Any, ...]], *,
+                  replace: bool = False) -> int:
+        """Insert rows copied from another store, skipping those already here (by primary key), or with *replace*
+        (only for :data:`CHANGING_TABLES`) overwriting those that differ; returns how many were added or changed. Per-unit counts are copied as they are, not recomputed from the (possibly pruned) log; keys that
         arrive move the trust generation, as any key change does."""
         ...

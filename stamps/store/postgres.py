@@ -38,7 +38,9 @@ from __future__ import annotations
 import atexit
 import contextlib
 import functools
+import datetime as dt
 import itertools
+import logging
 import os
 import re
 import threading
@@ -57,13 +59,13 @@ from stamps.errors import InstanceError, StampError, StoreError, StoreUnavailabl
 from stamps.scans import KnownUnit, Scan, UnitCount, Visit
 from stamps.store.common import (MAX_RECORD_ID, TRUSTED_KEY_COLUMNS, already_stored, batch_row, decoded, missing_record,
                                  record_json, trusted_key, trusted_key_values, utc_now)
-from stamps.store.interface import TABLES, BatchState, RecordChange, SerialAllowance, UnwrittenRange
+from stamps.store.interface import CHANGING_TABLES, TABLES, BatchState, RecordChange, SerialAllowance, UnwrittenRange
 
 Connection = psycopg.Connection[TupleRow]
 Query = str | sql.SQL | sql.Composed  # a statement: text, or composed with quoted names
 
 CONNECT_TIMEOUT_SECONDS = 10  # a wrong address or a server that is down fails within this
-POOL_TIMEOUT_SECONDS = 10.0  # the longest a call waits for a pooled connection
+POOL_TIMEOUT_SECONDS = 5.0  # the longest a call waits for a pooled connection (a verifier's request waits no longer)
 POOL_MIN_SIZE = 1  # a sync gunicorn worker needs two at most (its request and its scan-log flush)
 POOL_MAX_SIZE = 8
 DDL_LOCK_TIMEOUT = "10s"  # making or dropping a month of the scan log waits no longer for the table
@@ -206,7 +208,8 @@ def _pool(url: str) -> ConnectionPool[Connection]:
         if pool is None:
             pool = here.pools[url] = ConnectionPool(
                 url, kwargs=_connect_options(url), min_size=POOL_MIN_SIZE, max_size=POOL_MAX_SIZE,
-                timeout=POOL_TIMEOUT_SECONDS, configure=_configure, name="ocop-stamps", open=True)
+                timeout=POOL_TIMEOUT_SECONDS, configure=_configure, check=ConnectionPool.check_connection,
+                name="ocop-stamps", open=True)
         return pool
 
 
@@ -223,6 +226,9 @@ def close_pools() -> None:
 
 
 atexit.register(close_pools)
+# The pool reports each failed attempt itself, several lines a time; the errors that matter reach the user as one line
+# through StoreError. Its records still go to the handlers a server configures (the root logger's).
+logging.getLogger("psycopg.pool").addHandler(logging.NullHandler())
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_here)  # a new registry before the child runs a second thread
 
@@ -317,9 +323,10 @@ def _address(url: str) -> _Address:
     """Split what may be shown of *url* from its password; a URL the driver cannot read is unavailable."""
     try:
         given = psycopg.conninfo.conninfo_to_dict(url)
-    except psycopg.Error as error:
-        raise StoreUnavailable(f"The database URL cannot be read: {_reason(error, '')}.",
-                               hint="Give it as postgresql://user:password@host/database.") from None
+    except psycopg.Error:  # the driver's words would quote the URL, password and all
+        raise StoreUnavailable("The database URL cannot be read.",
+                               hint="Give it as postgresql://user:password@host/database, with characters such as "
+                                    "spaces, @ or / in the password written as %20, %40, %2F.") from None
     host = str(given.get("host") or "localhost")
     port = f":{given['port']}" if given.get("port") else ""
     where = f"{host}{port}/{given.get('dbname') or given.get('user') or os.environ.get('USER', '')}"
@@ -502,6 +509,8 @@ class PostgresStore:
         self._pinned: Connection | None = None
         self._closed = False
         _prepare(url, address, create=create, read_only=read_only)
+        if not read_only:
+            self.make_room_for_scans(dt.datetime.now(dt.timezone.utc).date().isoformat())
 
     def close(self) -> None:
         """Forget the store (the process's pool stays open for the next store)."""
@@ -833,6 +842,13 @@ class PostgresStore:
                 known.update(missing)
 
     @_driver_errors
+    def make_room_for_scans(self, day: str) -> None:
+        """This month's and next month's partitions, made ahead (by each process's first writable store, and hourly
+        by the verifier's upkeep): making one locks the whole log a moment, which a scan should never wait for."""
+        month = _month(day)
+        self._ensure_months({month, _next_month(month)})
+
+    @_driver_errors
     def unit_counts(self, digest_prefix: str) -> list[UnitCount]:
         rows = self._rows("SELECT serial, scans, sources, first_scanned_at FROM scan_counts WHERE digest_prefix = %s "
                           "ORDER BY serial", [digest_prefix])
@@ -906,23 +922,38 @@ class PostgresStore:
             raise database_problem(error, self.where, self._password) from None
 
     @_driver_errors
-    def load_rows(self, table: str, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]) -> int:
-        """Rows whose key is here are skipped; a table with generated ids has its next id moved past the largest."""
+    def load_rows(self, table: str, columns: Sequence[str], rows: Iterable[tuple[Any, ...]], *,
+                  replace: bool = False) -> int:
+        """Rows whose key is here are skipped (with *replace*, overwritten where a value differs); a table with
+        generated ids has its next id moved past the largest."""
         rows = list(rows)
         if not rows:
             return 0
         if table == "scans" and "scanned_at" in columns:
             at = list(columns).index("scanned_at")
             self._ensure_months({_month(row[at]) for row in rows})
-        statement = sql.SQL("INSERT INTO {} ({}) VALUES ({}) ON CONFLICT DO NOTHING").format(
+        statement = sql.SQL("INSERT INTO {} AS here ({}) VALUES ({}) {}").format(
             _table(table), sql.SQL(", ").join(map(sql.Identifier, columns)),
-            sql.SQL(", ").join(sql.Placeholder() * len(columns)))
+            sql.SQL(", ").join(sql.Placeholder() * len(columns)), _on_conflict(table, columns, replace))
         with self._transaction() as connection, connection.cursor() as cursor:
             cursor.executemany(statement, rows)
             added = max(cursor.rowcount, 0)
             if table in _IDENTITY_TABLES and added:
                 _move_identity_past(connection, table)
         return added
+
+
+def _on_conflict(table: str, columns: Sequence[str], replace: bool) -> sql.Composable:
+    """Skip a row whose key is here; with *replace*, overwrite it where a value differs."""
+    if not replace:
+        return sql.SQL("ON CONFLICT DO NOTHING")
+    keys = CHANGING_TABLES[table]
+    changed = [sql.Identifier(column) for column in columns if column not in keys]
+    return sql.SQL("ON CONFLICT ({}) DO UPDATE SET ({}) = ROW({}) WHERE ({}) IS DISTINCT FROM ({})").format(
+        sql.SQL(", ").join(map(sql.Identifier, keys)), sql.SQL(", ").join(changed),
+        sql.SQL(", ").join(sql.SQL("EXCLUDED.{}").format(column) for column in changed),
+        sql.SQL(", ").join(sql.SQL("here.{}").format(column) for column in changed),
+        sql.SQL(", ").join(sql.SQL("EXCLUDED.{}").format(column) for column in changed))
 
 
 def _move_identity_past(connection: Connection, table: str) -> None:

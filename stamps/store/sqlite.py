@@ -40,7 +40,7 @@ from stamps.errors import InstanceError, StampError, StoreError
 from stamps.scans import KnownUnit, Scan, UnitCount, Visit
 from stamps.store.common import (MAX_RECORD_ID, TRUSTED_KEY_COLUMNS, already_stored, batch_row, decoded, missing_record,
                                  record_json, trusted_key, trusted_key_values, utc_now)
-from stamps.store.interface import TABLES, BatchState, RecordChange, SerialAllowance, UnwrittenRange
+from stamps.store.interface import CHANGING_TABLES, TABLES, BatchState, RecordChange, SerialAllowance, UnwrittenRange
 
 BUSY_TIMEOUT_SECONDS = 30
 APPLICATION_ID = 0x4F435053  # "OCPS" in the SQLite header: this file is an ocop-stamps database
@@ -456,6 +456,9 @@ class SQLiteStore:
             self._run(f"UPDATE scans SET counted = 0 WHERE counted = 1 AND {unit}", values)
         return cleared
 
+    def make_room_for_scans(self, day: str) -> None:
+        return None  # one table holds every month
+
     @_driver_errors
     def prune_scans(self, before: str) -> int:
         """In short transactions of 10,000 rows; old rows come first in the log's order, so each chunk is found at once."""
@@ -491,11 +494,12 @@ class SQLiteStore:
             raise database_problem(error) from None
 
     @_driver_errors
-    def load_rows(self, table: str, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]) -> int:
+    def load_rows(self, table: str, columns: Sequence[str], rows: Iterable[tuple[Any, ...]], *,
+                  replace: bool = False) -> int:
         """The count triggers are off while copied scans and places load (dropped and made again in the same
         transaction): the copied counts are the source's, which a pruned log could not recompute."""
-        statement = (f"INSERT OR IGNORE INTO [{_known_table(table)}] ({', '.join(columns)}) "
-                     f"VALUES ({', '.join('?' * len(columns))})")
+        statement = (f"INSERT INTO [{_known_table(table)}] ({', '.join(columns)}) "
+                     f"VALUES ({', '.join('?' * len(columns))}) {_on_conflict(table, columns, replace)}")
         with self.transaction():
             triggers = [] if table not in COUNTING_TABLES else self.db.conn.execute(
                 "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?", [table]).fetchall()
@@ -505,6 +509,16 @@ class SQLiteStore:
             for _, sql in triggers:
                 self._run(sql)
             return loaded
+
+
+def _on_conflict(table: str, columns: Sequence[str], replace: bool) -> str:
+    """Skip a row whose key is here; with *replace*, overwrite it where a value differs."""
+    if not replace:
+        return "ON CONFLICT DO NOTHING"
+    keys = CHANGING_TABLES[table]
+    changed = [column for column in columns if column not in keys]
+    return (f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in changed)} "
+            f"WHERE NOT ({' AND '.join(f'{c} IS excluded.{c}' for c in changed)})")
 
 
 def _known_table(table: str) -> str:
