@@ -46,6 +46,7 @@ def loading_modules() -> Iterator[None]:
             signal.signal(signal.SIGINT, previous)
 
 
+_SIGINT_BEFORE_LOADING = _quiet_ctrl_c()  # until the module is defined (its last lines): Ctrl-C exits quietly meanwhile
 with loading_modules():  # first thing: loading what every command needs takes a noticeable moment
     import csv
     import io
@@ -893,6 +894,9 @@ def use_utf8_output() -> None:
         if encoding != "utf8" and hasattr(stream, "reconfigure"):
             stream.reconfigure(encoding="utf-8", errors="replace")
 
+
+if _SIGINT_BEFORE_LOADING is not None:  # the module is defined: commands handle Ctrl-C themselves from here on
+    signal.signal(signal.SIGINT, _SIGINT_BEFORE_LOADING)
 
 if __name__ == "__main__":
     main()

@@ -26,10 +26,15 @@ POINTS_PER_MM = 72 / 25.4
 def register_fonts() -> tuple[str, str]:
     """Register both faces with reportlab once per process; returns their names (regular, bold)."""
     from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
+    from reportlab.pdfbase.ttfonts import TTFError, TTFont
 
     for name, path in FONT_FILES.items():
-        pdfmetrics.registerFont(TTFont(name, str(path)))
+        try:
+            pdfmetrics.registerFont(TTFont(name, str(path)))
+        except TTFError as error:
+            if isinstance(error.__context__, KeyboardInterrupt):  # reportlab's bare except made Ctrl-C a "corrupt font"
+                raise KeyboardInterrupt from None
+            raise
     return REGULAR, BOLD
 
 
