@@ -15,6 +15,7 @@ from keys.keyring import TrustedKey
 from stamps.batch_record import SignedBatchRecord
 from stamps.errors import NotFoundError, StampError
 from stamps.records import RECORD_TABLES
+from stamps.store.interface import BatchState
 
 MAX_RECORD_ID = 2**63 - 1
 TRUSTED_KEY_COLUMNS = ("key_id", "public_key", "label", "status", "reason")
@@ -61,6 +62,15 @@ def batch_row(signed: SignedBatchRecord, origin: str) -> dict[str, Any]:
             "key_id": record["key_id"], "quantity": record["batch"]["quantity"],
             "record": signed.canonical.decode("utf-8"), "signature": signed.signature.hex(),
             "origin": origin, "created_at": utc_now_precise()}
+
+
+def batch_state(digest: str | None, signature: str = "", origin: str = "", issued: int = 0, kind: str | None = None,
+                reason: str = "", recalled_on: str = "") -> BatchState | None:
+    """A batch's state from the columns of the engines' batch-state query (digest None: no such batch)."""
+    if digest is None:
+        return None
+    recall = {"kind": kind, "reason": reason, "recalled_on": recalled_on} if kind else None
+    return BatchState(digest, signature, origin, int(issued), recall)
 
 
 def trusted_key_values(key: TrustedKey) -> tuple[str, str, str, str, str | None]:

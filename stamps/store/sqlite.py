@@ -38,8 +38,8 @@ from stamps.batch_record import SignedBatchRecord
 from stamps.code import SerialRange
 from stamps.errors import InstanceError, StampError, StoreError
 from stamps.scans import KnownUnit, Scan, UnitCount, Visit
-from stamps.store.common import (MAX_RECORD_ID, TRUSTED_KEY_COLUMNS, already_stored, batch_row, decoded, missing_record,
-                                 record_json, trusted_key, trusted_key_values, utc_now)
+from stamps.store.common import (MAX_RECORD_ID, TRUSTED_KEY_COLUMNS, already_stored, batch_row, batch_state, decoded,
+                                 missing_record, record_json, trusted_key, trusted_key_values, utc_now)
 from stamps.store.interface import CHANGING_TABLES, TABLES, BatchState, RecordChange, SerialAllowance, UnwrittenRange
 
 BUSY_TIMEOUT_SECONDS = 30
@@ -308,12 +308,7 @@ class SQLiteStore:
 
     @_driver_errors
     def batch_state(self, digest_prefix: str) -> BatchState | None:
-        row = self._one(_BATCH_STATE, [digest_prefix])
-        if row is None:
-            return None
-        digest, signature, origin, issued, kind, reason, recalled_on = row
-        recall = {"kind": kind, "reason": reason, "recalled_on": recalled_on} if kind else None
-        return BatchState(digest, signature, origin, int(issued), recall)
+        return batch_state(*self._one(_BATCH_STATE, [digest_prefix]) or [None])
 
     @_driver_errors
     def batch_record_text(self, digest: str) -> str | None:
