@@ -208,8 +208,9 @@ def _pool(url: str) -> ConnectionPool[Connection]:
         if pool is None:
             pool = here.pools[url] = ConnectionPool(
                 url, kwargs=_connect_options(url), min_size=POOL_MIN_SIZE, max_size=POOL_MAX_SIZE,
-                timeout=POOL_TIMEOUT_SECONDS, configure=_configure, check=ConnectionPool.check_connection,
-                name="ocop-stamps", open=True)
+                timeout=POOL_TIMEOUT_SECONDS, configure=_configure, name="ocop-stamps", open=True)
+            # No check= on checkout: it would cost every call a second round trip. A read on a connection the
+            # server dropped is retried once instead (_rows).
         return pool
 
 
