@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -132,3 +134,21 @@ def test_the_store_itself_refuses(tmp_path: Path, read_only: bool) -> None:
     with pytest.raises(InstanceError, match="another program's SQLite database"):
         Instance.create(tmp_path, BASE_URL)
     assert path.read_bytes() == before and sorted(tmp_path.iterdir()) == [path]
+
+
+def test_opening_another_store_keeps_the_locks_of_the_open_ones(tmp_path: Path) -> None:
+    """A verifier worker opens a store at each scan-log flush while its request store stays open: that must not drop
+    the open store's locks, or another process closing the last connection it knows of removes the WAL under it."""
+    path = tmp_path / "x.db"
+    first = Store(path, create=True)
+    first.set_setting("base_url", "https://truyxuat.example.vn")
+    first.setting("base_url")
+    wal = path.with_name("x.db-wal")
+    Store(path).close()  # the flush's store, opened and closed beside the open one
+    writer = ("import sqlite3; c = sqlite3.connect(%r, isolation_level=None); c.execute('BEGIN IMMEDIATE'); "
+              "c.execute(\"INSERT INTO settings VALUES ('k', 'v')\"); c.execute('COMMIT'); c.close()") % str(path)
+    subprocess.run([sys.executable, "-c", writer], check=True)
+    assert wal.exists()  # the other process saw this one's connection and left the WAL in place
+    first.set_setting("after", "yes")
+    first.close()
+    assert Store(path, read_only=True).setting("after") == "yes"

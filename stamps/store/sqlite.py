@@ -44,8 +44,6 @@ from stamps.store.interface import CHANGING_TABLES, TABLES, BatchState, RecordCh
 
 BUSY_TIMEOUT_SECONDS = 30
 APPLICATION_ID = 0x4F435053  # "OCPS" in the SQLite header: this file is an ocop-stamps database
-SQLITE_HEADER = b"SQLite format 3\x00"
-SQLITE_HEADER_BYTES = 100
 INSERT_ROWS = 100  # 600 parameters: under SQLite's smallest limit (999)
 READ_CHUNK_ROWS = 5_000
 
@@ -540,22 +538,23 @@ FROM (SELECT 1) LEFT JOIN scan_counts c ON c.digest_prefix = ?1 AND c.serial = ?
 """
 
 def _check_ours(path: Path) -> None:
-    """Refuse a file that is not an ocop-stamps database, having only read it."""
-    with path.open("rb") as handle:
-        header = handle.read(SQLITE_HEADER_BYTES)
-    if not header:
+    """Refuse a file that is not an ocop-stamps database, having only read it, and only through SQLite.
+
+    Never with a file handle of our own: POSIX locks belong to the process and the file, not to a handle, so closing
+    any handle on the database drops the locks every SQLite connection of this process holds on it, and another
+    process could then take the WAL file away from under them (SQLite's own connections share their locks safely).
+    """
+    if path.stat().st_size == 0:
         raise _not_ours(path, "is empty (0 bytes)")
-    if not header.startswith(SQLITE_HEADER) or len(header) < SQLITE_HEADER_BYTES:
-        raise _not_ours(path, "is not an SQLite database")
-    marked = int.from_bytes(header[68:72], "big")  # the application_id field of the database header
-    if marked == APPLICATION_ID:
-        return
-    if marked:
-        raise _not_ours(path, "is another program's SQLite database")
-    probe = _connect_read_only(path)  # unmarked: from before the mark (or marked since, in the WAL), or not ours
+    try:
+        probe = _connect_read_only(path)
+    except sqlite3.DatabaseError:
+        raise _not_ours(path, "is not an SQLite database") from None
     try:
         if not _is_ours(probe):
             raise _not_ours(path, "is another program's SQLite database")
+    except sqlite3.DatabaseError:
+        raise _not_ours(path, "is not an SQLite database") from None
     finally:
         probe.close()
 
