@@ -36,7 +36,7 @@ from typing import Callable
 from stamps.batch_record import StoredBatch
 from stamps.code import UnverifiedStamp
 from stamps.errors import StampError
-from stamps.scans import NO_HISTORY, Scan, ScanHistory, UnitScans, Visit
+from stamps.scans import NO_HISTORY, KnownUnit, Scan, ScanHistory, UnitScans, Visit
 from stamps.store import Store, utc_now
 from stamps.verify import Verification
 
@@ -81,20 +81,20 @@ class ScanLog:
         self._last_maintenance: float | None = None
 
     def record(self, store: Store, verification: Verification, client: str, network: str, threshold: int, *,
-               log: bool = True) -> tuple[Verification, ScanHistory]:
+               log: bool = True, known: KnownUnit | None = None) -> tuple[Verification, ScanHistory]:
         """Log one scan and apply copy detection: more than *threshold* other places is a possible copy.
 
         *client* is ``channel/device`` (``page/android``, ``api/other``, ``page/bot``);
         *network* the client's address prefix (``203.0.113.0/24``), which is
         only hashed. Codes that are not stamps are not logged; ``log=False``
-        only reads.
+        only reads. *known* is the unit's history when the caller read it already (with the store's change mark,
+        :meth:`Store.scan_reads`, for the place :meth:`source_of` names); with ``flush_seconds`` 0 it is read again,
+        in the transaction that writes the scan.
         """
         stamp = verification.stamp
         if stamp is None:
             return verification, NO_HISTORY
-        day = verification.checked_on.isoformat()
-        device = client.rsplit("/", 1)[-1]
-        source = self._source(store, day, network, "phone" if device in PHONES else "computer")
+        source = self.source_of(store, verification.checked_on, network, client)
         if log and self._flush_seconds <= 0:
             with store.transaction():
                 verification, history, scan, visit = self._count(store, verification, stamp, client, source, threshold)
@@ -102,7 +102,7 @@ class ScanLog:
             self._maintain()  # no background thread in this mode: the hourly upkeep rides on a scan
             return verification, history
         with self._lock:
-            verification, history, scan, visit = self._count(store, verification, stamp, client, source, threshold)
+            verification, history, scan, visit = self._count(store, verification, stamp, client, source, threshold, known)
             if log:
                 self._remember(scan, visit)
         return verification, history
@@ -138,8 +138,13 @@ class ScanLog:
             thread.join(timeout=CLOSE_TIMEOUT_SECONDS)
         self.flush()
 
+    def source_of(self, store: Store, day: dt.date, network: str, client: str) -> str:
+        """The pseudonym of the place a scan comes from on *day*: an HMAC of its network and its kind of device
+        (phone or computer, from *client*) under the day's key."""
+        device = "phone" if client.rsplit("/", 1)[-1] in PHONES else "computer"
+        return self._source(store, day.isoformat(), network, device)
+
     def _source(self, store: Store, day: str, network: str, device: str) -> str:
-        """The place's pseudonym for *day*: an HMAC of network and kind of device under the day's key."""
         day_key = self._day_key
         if day_key is None or day_key[0] != day:
             day_key = self._day_key = (day, store.day_key(day, lambda: secrets.token_bytes(32)))
@@ -147,14 +152,15 @@ class ScanLog:
         return hmac.new(day_key[1], message, hashlib.sha256).hexdigest()[:SOURCE_HEX_DIGITS]
 
     def _count(self, store: Store, verification: Verification, stamp: UnverifiedStamp, client: str, source: str,
-               threshold: int) -> tuple[Verification, ScanHistory, Scan, Visit | None]:
+               threshold: int, known: KnownUnit | None = None) -> tuple[Verification, ScanHistory, Scan, Visit | None]:
         prefix, serial, day = stamp.digest_prefix.hex(), stamp.serial, verification.checked_on.isoformat()
         now = utc_now()
         counted = verification.signature_verified and client.rsplit("/", 1)[-1] not in UNCOUNTED_CLIENTS
         scan = Scan(prefix, serial, now, verification.result.value, client, counted)
         if not verification.signature_verified:
             return verification, NO_HISTORY, scan, None  # an unproven unit has no history to show
-        known = store.known_unit(prefix, serial, day, source)
+        if known is None:
+            known = store.known_unit(prefix, serial, day, source)
         pending_places, pending_first = self._pending_units.get((prefix, serial), (0, None))
         this_place = known.this_place_counted or (prefix, serial, day, source) in self._pending_visits
         other_places = known.places + pending_places - (1 if this_place else 0)

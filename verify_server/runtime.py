@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from typing import Hashable
 from pathlib import Path
 
 from stamps.instance import Instance
@@ -50,16 +51,19 @@ class Runtime:
     def _open(self) -> Instance:
         return Instance.open(self.root, durable=False, database=self.database)
 
-    def verifier(self) -> Verifier:
+    def verifier(self, mark: Hashable = None) -> Verifier:
         """This thread's Verifier, rebuilt when the trust store has changed since it was built.
 
-        The store's change mark is read once here per request; the Verifier's
-        batch look-up follows it rather than reading it again.
+        The store's change mark is read once per request: here, or by the caller
+        with the scan's other reads (*mark*, taken before anything the Verifier
+        reads); the Verifier's batch look-up follows it rather than reading it
+        again.
         """
         local = self._local
         instance = self.instance()
         store = instance.store
-        mark = store.change_mark()  # taken before reading, so a change made meanwhile is seen at the next scan
+        if mark is None:  # the caller read none with its own reads (Store.scan_reads)
+            mark = store.change_mark()  # taken before reading, so a change made meanwhile is seen at the next scan
         if getattr(local, "mark", None) != mark:
             generation = instance.trust.generation()
             if getattr(local, "generation", None) != generation or not hasattr(local, "verifier"):

@@ -154,6 +154,11 @@ class Store(Protocol):
         """A unit's committed places and first scan, and whether *source* already counted on *day*: one read."""
         ...
 
+    def scan_reads(self, digest_prefix: str, serial: int, day: str, source: str) -> tuple[Hashable, KnownUnit]:
+        """What a verifier reads for one scan, in one read (one round trip to a server): the change mark and
+        :meth:`known_unit`."""
+        ...
+
     def record_scans(self, scans: Sequence[Scan], visits: Sequence[Visit]) -> None:
         """Append scans to the log and add new places, keeping every unit's counts, in one transaction (a place
         another process wrote first is not counted twice)."""

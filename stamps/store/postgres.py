@@ -778,10 +778,15 @@ class PostgresStore:
 
     @_driver_errors
     def known_unit(self, digest_prefix: str, serial: int, day: str, source: str) -> KnownUnit:
-        row = self._row(_KNOWN, {"prefix": digest_prefix, "serial": serial, "day": day, "source": source})
+        return self.scan_reads(digest_prefix, serial, day, source)[1]
+
+    @_driver_errors
+    def scan_reads(self, digest_prefix: str, serial: int, day: str, source: str) -> tuple[int, KnownUnit]:
+        """The change mark and the unit's history in one statement: a scan's one round trip."""
+        row = self._row(_SCAN_READS, {"prefix": digest_prefix, "serial": serial, "day": day, "source": source})
         assert row is not None
-        places, first, this_place = row
-        return KnownUnit(int(places or 0), first, bool(this_place))
+        mark, places, first, this_place = row
+        return int(mark), KnownUnit(int(places or 0), first, bool(this_place))
 
     @_driver_errors
     def record_scans(self, scans: Sequence[Scan], visits: Sequence[Visit]) -> None:
@@ -985,8 +990,8 @@ FROM batches b LEFT JOIN recalls r ON r.batch_digest = b.digest
 WHERE b.digest_prefix = %s
 """
 
-_KNOWN = """
-SELECT c.sources, c.first_scanned_at,
+_SCAN_READS = """
+SELECT (SELECT version FROM changes), c.sources, c.first_scanned_at,
        EXISTS (SELECT 1 FROM unit_sources WHERE digest_prefix = %(prefix)s AND serial = %(serial)s
                AND day = %(day)s AND source = %(source)s)
 FROM (SELECT 1) AS one LEFT JOIN scan_counts c ON c.digest_prefix = %(prefix)s AND c.serial = %(serial)s

@@ -29,7 +29,7 @@ import contextlib
 import functools
 import sqlite3
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, NamedTuple, ParamSpec, Sequence, TypeVar
+from typing import Any, Callable, Hashable, Iterable, Iterator, NamedTuple, ParamSpec, Sequence, TypeVar
 
 from sqlite_utils import Database
 
@@ -416,6 +416,9 @@ class SQLiteStore:
     def known_unit(self, digest_prefix: str, serial: int, day: str, source: str) -> KnownUnit:
         places, first, this_place = self.db.conn.execute(_KNOWN, [digest_prefix, serial, day, source]).fetchone()
         return KnownUnit(int(places or 0), first, bool(this_place))
+
+    def scan_reads(self, digest_prefix: str, serial: int, day: str, source: str) -> tuple[Hashable, KnownUnit]:
+        return self.change_mark(), self.known_unit(digest_prefix, serial, day, source)  # both in-process: no need to join
 
     @_driver_errors
     def record_scans(self, scans: Sequence[Scan], visits: Sequence[Visit]) -> None:
