@@ -21,7 +21,7 @@ from keys.keyfile import generate_private_key, key_id, load_private_key, save_pr
 from keys.keyring import TrustedKey
 from stamps.truststore import TrustStore
 from stamps.errors import InstanceError, KeyStoreError
-from stamps.store import DATABASE_ENV, Store, is_database_url, migrate, open_store
+from stamps.store import DATABASE_ENV, Store, migrate, open_store
 from stamps.store.transfer import TableCopy, copy_tables
 from stamps.url import normalize_base_url
 from stamps.verify import Verifier
@@ -54,21 +54,20 @@ class CopyReport(NamedTuple):
 
 def database_location(root: Path, database: str | None) -> Path | str:
     """Where an instance's records are: the PostgreSQL database *database*, else the folder's SQLite file."""
-    if database is None:
-        return root / DB_NAME
-    if not is_database_url(database):  # not shown: it may hold a password in another form
-        raise InstanceError("--database (or $OCOP_STAMPS_DATABASE) must be a PostgreSQL URL.",
-                            hint="Give postgresql://user:password@host/database, or leave it out for the instance "
-                                 "folder's SQLite file.")
-    return database
+    return root / DB_NAME if database is None else database
+
+
+def existing_database(root: Path, database: str | None) -> Path | str:
+    """:func:`database_location` of an instance made by ``init``; an InstanceError for a folder without one."""
+    if database is None and not (root / DB_NAME).exists():
+        raise InstanceError(f"{root} is not an initialised instance.",
+                            hint="Run 'ocop-stamps init --base-url https://your-verifier.example.vn' first.")
+    return database_location(root, database)
 
 
 def migrate_database(root: Path, database: str | None) -> tuple[int, int]:
     """Bring the instance's schema up to date (``db migrate``); returns its version before and after."""
-    location = database_location(root, database)
-    if database is None and not (root / DB_NAME).exists():
-        raise InstanceError(f"{root} is not an initialised instance.", hint="Run 'ocop-stamps init --base-url URL' first.")
-    return migrate(location)
+    return migrate(existing_database(root, database))
 
 
 class Instance:
@@ -110,10 +109,7 @@ class Instance:
 
         ``durable=False`` is for the verifier's scan log: see :func:`stamps.store.open_store`.
         """
-        if database is None and not (root / DB_NAME).exists():
-            raise InstanceError(f"{root} is not an initialised instance.",
-                                hint="Run 'ocop-stamps init --base-url https://your-verifier.example.vn' first.")
-        return cls(root, open_store(database_location(root, database), read_only=read_only, durable=durable))
+        return cls(root, open_store(existing_database(root, database), read_only=read_only, durable=durable))
 
     def close(self) -> None:
         self.store.close()
@@ -121,10 +117,7 @@ class Instance:
     def copy_to(self, database: str) -> CopyReport:
         """Copy this instance's records, scans and counts into the PostgreSQL database *database* (its schema made
         when missing), then check that every batch record there still verifies. Safe to run again."""
-        if not is_database_url(database):
-            raise InstanceError(f"{database!r} is not a PostgreSQL URL.",
-                                hint="Give --to postgresql://user:password@host/database.")
-        target = open_store(database, create=True)
+        target = open_store(database, create=True)  # refuses anything but a PostgreSQL URL
         try:
             if target.location == self.store.location:
                 raise InstanceError("The instance's records are already in that database; nothing to copy.")

@@ -152,3 +152,18 @@ def test_a_second_db_copy_brings_a_revocation_and_an_edit_made_since(demo: DemoR
     ok(run_cli("db", "copy", "--to", postgres_location, instance=demo.instance_root))
     assert " revoked " in ok(run_cli("keys", "list", database=postgres_location))
     assert json.loads(ok(run_cli("producer", "show", "1", database=postgres_location)))["phone"] == "0912345678"
+
+
+@pytest.mark.parametrize("given", ["garbage", "host=localhost user=ocop password=S3cretPW dbname=ocop",
+                                   "mysql://ocop:S3cretPW@localhost/ocop"])
+def test_a_database_that_is_not_a_postgresql_url_is_refused_in_one_line_and_not_shown(
+        given: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    for arguments in (("init", "--base-url", "https://x.example.vn"), ("batch", "list")):
+        result = run_cli(*arguments, database=given, instance=tmp_path / "inst")
+        assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1, result.output
+        assert "PostgreSQL URL" in result.output and "S3cretPW" not in result.output and "garbage" not in result.output
+    demo_copy = run_cli("db", "copy", "--to", given, instance=tmp_path / "inst")
+    assert demo_copy.exit_code == 1 and "S3cretPW" not in demo_copy.output
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["inst"]  # no stray file beside it, no database in it
+    assert list((tmp_path / "inst").iterdir()) == []

@@ -28,20 +28,21 @@ def is_database_url(location: str) -> bool:
 
 
 def open_store(location: Path | str, *, create: bool = False, read_only: bool = False, durable: bool = True) -> Store:
-    """The store at *location*: a PostgreSQL URL, or the path of an SQLite file.
+    """The store at *location*: a PostgreSQL URL (a str), or the path of an SQLite file (a Path).
 
     *create* makes a missing database (SQLite: the file; PostgreSQL: the schema in an existing database);
     *read_only* opens it for commands that change nothing; ``durable=False`` lets commits skip the disk flush
     (the verifier's scan log; PostgreSQL: ``synchronous_commit = off`` for that session).
     """
-    if isinstance(location, str) and is_database_url(location):
+    if isinstance(location, str):
+        if not is_database_url(location):  # not shown: a connection string may hold a password
+            raise InstanceError("The database must be given as a PostgreSQL URL, and the one given is not one.",
+                                hint="Give postgresql://user:password@host/database (to --database, "
+                                     "$OCOP_STAMPS_DATABASE or --to), or no --database for the instance folder's "
+                                     "SQLite file.")
         from stamps.store.postgres import PostgresStore  # the driver loads only for a PostgreSQL instance
 
         return PostgresStore(location, create=create, read_only=read_only, durable=durable)
-    if isinstance(location, str) and "://" in location:
-        raise InstanceError(f"{location.split('://')[0]}:// is not a database this tool can use.",
-                            hint="Give a postgresql://user:password@host/database URL, or no --database for the "
-                                 "instance folder's SQLite file.")
     from stamps.store.sqlite import SQLiteStore
 
     return SQLiteStore(Path(location), create=create, read_only=read_only, durable=durable)
