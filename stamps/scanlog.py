@@ -31,13 +31,14 @@ import os
 import secrets
 import threading
 import time
-from typing import Callable
+from typing import Callable, Hashable, NamedTuple
 
 from stamps.batch_record import StoredBatch
-from stamps.code import UnverifiedStamp
+from stamps.code import UnverifiedStamp, decode_token
 from stamps.errors import StampError
 from stamps.scans import NO_HISTORY, KnownUnit, Scan, ScanHistory, UnitScans, Visit
 from stamps.store import Store, utc_now
+from stamps.url import extract_token
 from stamps.verify import Verification
 
 DEFAULT_COPY_THRESHOLD = 5
@@ -48,6 +49,15 @@ MAINTENANCE_SECONDS = 3600.0
 UNCOUNTED_CLIENTS = frozenset({"bot"})
 PHONES = frozenset({"android", "ios"})  # every other device hint is a computer, for telling places apart
 SOURCE_HEX_DIGITS = 32  # 128 bits of the HMAC
+
+
+class ScanReads(NamedTuple):
+    """What a verifier reads for one scan before verifying it: the store's change mark, the scanning place, and the
+    unit's history, all in one read (:meth:`ScanLog.read`)."""
+
+    mark: Hashable
+    source: str
+    known: KnownUnit
 
 
 class ScanLog:
@@ -80,21 +90,31 @@ class ScanLog:
         self._thread: threading.Thread | None = None
         self._last_maintenance: float | None = None
 
+    def read(self, store: Store, code: str, day: dt.date, network: str, client: str) -> ScanReads | None:
+        """For a code shaped like a stamp, the store's change mark and the unit's history, read together before the
+        code is verified (one round trip to a database server, not two); None for anything else."""
+        try:
+            stamp = decode_token(extract_token(code))
+        except StampError:
+            return None
+        source = self.source_of(store, day, network, client)
+        mark, known = store.scan_reads(stamp.digest_prefix.hex(), stamp.serial, day.isoformat(), source)
+        return ScanReads(mark, source, known)
+
     def record(self, store: Store, verification: Verification, client: str, network: str, threshold: int, *,
-               log: bool = True, known: KnownUnit | None = None) -> tuple[Verification, ScanHistory]:
+               log: bool = True, reads: ScanReads | None = None) -> tuple[Verification, ScanHistory]:
         """Log one scan and apply copy detection: more than *threshold* other places is a possible copy.
 
         *client* is ``channel/device`` (``page/android``, ``api/other``, ``page/bot``);
         *network* the client's address prefix (``203.0.113.0/24``), which is
         only hashed. Codes that are not stamps are not logged; ``log=False``
-        only reads. *known* is the unit's history when the caller read it already (with the store's change mark,
-        :meth:`Store.scan_reads`, for the place :meth:`source_of` names); with ``flush_seconds`` 0 it is read again,
-        in the transaction that writes the scan.
+        only reads. *reads* is what :meth:`read` found for this scan, on the day it was verified; with
+        ``flush_seconds`` 0 the history is read again, in the transaction that writes the scan.
         """
         stamp = verification.stamp
         if stamp is None:
             return verification, NO_HISTORY
-        source = self.source_of(store, verification.checked_on, network, client)
+        source = reads.source if reads else self.source_of(store, verification.checked_on, network, client)
         if log and self._flush_seconds <= 0:
             with store.transaction():
                 verification, history, scan, visit = self._count(store, verification, stamp, client, source, threshold)
@@ -102,6 +122,7 @@ class ScanLog:
             self._maintain()  # no background thread in this mode: the hourly upkeep rides on a scan
             return verification, history
         with self._lock:
+            known = reads.known if reads else None
             verification, history, scan, visit = self._count(store, verification, stamp, client, source, threshold, known)
             if log:
                 self._remember(scan, visit)

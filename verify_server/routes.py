@@ -12,7 +12,6 @@ The shapes are documented in docs/verifier-api.md.
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import functools
 import hashlib
 import json
@@ -25,10 +24,7 @@ from werkzeug.exceptions import TooManyRequests
 
 from keys.keyfile import public_key_bytes
 from stamps import registry
-from stamps.code import decode_token
-from stamps.errors import StampError
-from stamps.scans import NO_HISTORY, KnownUnit, ScanHistory
-from stamps.url import extract_token
+from stamps.scans import NO_HISTORY, ScanHistory
 from stamps.present import Lang
 from stamps.batch_record import StoredBatch
 from stamps.verify import Result, Verification
@@ -134,27 +130,15 @@ def _verify_and_log(code: str, *, channel: str) -> tuple[Verification, ScanHisto
         raise TooManyRequests(retry_after=wait)
     today, network = vietnam_today(), network_of(address)
     client = f"{channel}/{client_hint(environ.get('HTTP_USER_AGENT'))}"
-    mark, known = _scan_reads(state, code, today, network, client)
-    verification = state.verifier(mark).verify(code, today=today)
+    store = state.instance().store
+    reads = state.scan_log.read(store, code, today, network, client)  # with the change mark: one round trip
+    verification = state.verifier(None if reads is None else reads.mark).verify(code, today=today)
     if request.method == "HEAD":
         return verification, NO_HISTORY
     # Every request is logged: a reload or a language switch (?lang=) comes from the same place, which counts once a
     # day (a query that went unlogged would let copies printed with it scan without ever being counted).
-    return state.scan_log.record(state.instance().store, verification, client, network,
-                                 current_app.config["COPY_THRESHOLD"], known=known)
-
-
-def _scan_reads(state: Runtime, code: str, today: dt.date, network: str, client: str) -> tuple[Hashable, KnownUnit | None]:
-    """The store's change mark and, for a code shaped like a stamp, its unit's history, read together before the
-    code is verified (one round trip to a database server instead of two); (None, None) for anything else, whose
-    verification reads the mark itself."""
-    try:
-        stamp = decode_token(extract_token(code))
-    except StampError:
-        return None, None
-    store = state.instance().store
-    source = state.scan_log.source_of(store, today, network, client)
-    return store.scan_reads(stamp.digest_prefix.hex(), stamp.serial, today.isoformat(), source)
+    return state.scan_log.record(store, verification, client, network, current_app.config["COPY_THRESHOLD"],
+                                 reads=reads)
 
 
 @functools.cache
