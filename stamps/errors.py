@@ -69,3 +69,13 @@ class StoreError(StampError):
 
 class StoreUnavailable(StoreError):
     """The database cannot be reached or opened (a server down, a wrong address or password)."""
+
+
+class TrustError(StampError):
+    """A signed statement, trust root or bundle that does not hold: its signature, signer, shape or freshness.
+
+    ``code`` names the rule broken (a row of the hub's answers and of docs/trust-format.md)."""
+
+    def __init__(self, message: str, *, code: str, hint: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.code = code

@@ -26,6 +26,7 @@ from stamps.errors import (InstanceError, IssuanceError, NotFoundError, StampErr
                            ValidationError)
 from stamps.records import FarmArea, Producer, Product
 from stamps.scans import KnownUnit, Scan, UnitCount, Visit
+from stamps.trust.envelope import StoredStatement
 from stamps.store import MAX_RECORD_ID, TABLES, BatchState, SerialAllowance, Store, UnwrittenRange, open_store
 from store_engines import (FARM_AREA, PRODUCER, PRODUCT, Location, allocate_one_at_a_time, allow_all,
                            engine_of, key_row, other_engine, png_image, postgres_url, record_same_visits, run_together,
@@ -664,6 +665,9 @@ def filled(store: Store, key: Ed25519PrivateKey) -> SignedBatchRecord:
                         scan(3, at, prefix=prefix, counted=False)],
                        [visit(1, at, prefix=prefix), visit(2, at, "place-b", prefix=prefix)])
     store.day_key(DAY, lambda: b"\x00\xff" * 16)
+    store.add_statements([statement("a" * 64, "endorsement", subject="dien-bien/HTX-1", version=1),
+                          statement("b" * 64, "recall", subject=digest)])
+    store.mark_published("https://hub.example.vn", [digest, "a" * 64])
     return signed
 
 
@@ -692,6 +696,8 @@ def behaviour(store: Store, signed: SignedBatchRecord) -> dict[str, Any]:
         "known": [store.known_unit(prefix, serial, DAY, place)
                   for serial in (1, 2, 3) for place in ("place-a", "place-b")],
         "day key": store.day_key(DAY, never),
+        "statements": [item._replace(accepted_at="") for item in store.statements()],
+        "published": store.published("https://hub.example.vn"),
         "table counts": {table: store.table_count(table) for table in TABLES},
     }
 
@@ -933,3 +939,40 @@ def test_two_processes_recording_the_same_visit_count_it_once(store: Store, stor
     assert [count.serial for count in counts] == list(range(1, 41))
     assert {(count.scans, count.places) for count in counts} == {(2, 1)}
 
+
+
+# --- signed statements (the trust chain) ------------------------------------------------------------------------------
+
+def statement(hash_hex: str, kind: str, *, subject: str = "s", version: int = 1, body: str = "{}") -> StoredStatement:
+    return StoredStatement(hash_hex, kind, "0123456789abcdef", subject, version, body)
+
+
+def test_statements_are_kept_once_in_the_order_given(store: Store) -> None:
+    first = [statement("1" * 64, "endorsement", subject="o/p", version=1), statement("2" * 64, "recall", body='{"x":"Điện Biên"}')]
+    assert store.add_statements(first) == 2
+    assert store.add_statements([statement("2" * 64, "recall"), statement("3" * 64, "endorsement", subject="o/p", version=2)]) == 1
+    kept = store.statements()
+    assert [item.hash[0] for item in kept] == ["1", "2", "3"]
+    assert [item.seq for item in kept] == sorted({item.seq for item in kept})
+    assert kept[1].body == '{"x":"Điện Biên"}' and kept[0].accepted_at.endswith("Z")
+    assert [item.version for item in store.statements(["endorsement"], subject="o/p")] == [1, 2]
+    assert store.statements(after=kept[1].seq) == [kept[2]]
+    assert store.statements(["revocation"]) == []
+    assert store.statement("2" * 64) == kept[1] and store.statement("9" * 64) is None
+    assert store.add_statements([]) == 0
+
+
+def test_statements_added_in_a_failed_transaction_are_not_kept(store: Store) -> None:
+    with pytest.raises(RuntimeError):
+        with store.transaction():
+            store.add_statements([statement("1" * 64, "recall")])
+            raise RuntimeError("refused half-way")
+    assert store.statements() == []
+
+
+def test_published_items_are_remembered_per_hub(store: Store) -> None:
+    store.mark_published("https://a.example.vn", ["x", "y"])
+    store.mark_published("https://a.example.vn", ["y", "z"])
+    store.mark_published("https://b.example.vn", [])
+    assert store.published("https://a.example.vn") == {"x", "y", "z"}
+    assert store.published("https://b.example.vn") == set()

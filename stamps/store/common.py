@@ -90,3 +90,6 @@ def already_stored(signed: SignedBatchRecord, clash: str) -> StampError:
     if clash == signed.digest.hex():
         return StampError(f"Batch {signed.digest.hex()[:12]} is already in the store.")
     return StampError("Another batch shares this batch's 80-bit digest prefix; change any field and sign again.")
+
+
+STATEMENT_COLUMNS = "hash, kind, signer, subject, version, body, seq, accepted_at"  # StoredStatement's fields, in order

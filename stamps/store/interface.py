@@ -18,12 +18,13 @@ from keys.keyring import TrustedKey
 from stamps.batch_record import SignedBatchRecord
 from stamps.code import SerialRange
 from stamps.scans import KnownUnit, Scan, UnitCount, Visit
+from stamps.trust.envelope import StoredStatement
 
 RecordChange = tuple[dict[str, Any], dict[str, Any]]  # a record row's new columns, and its new data
 
 # Every table, in the order a copy fills them (each after the tables it refers to).
 TABLES = ("settings", "producers", "farm_areas", "products", "batches", "serial_ranges", "range_writes", "recalls",
-          "trusted_keys", "scans", "scan_counts", "unit_sources", "scan_keys")
+          "trusted_keys", "scans", "scan_counts", "unit_sources", "scan_keys", "statements", "publications")
 # The tables whose rows change after they are written (a record edited, a key retired or revoked, a range's files
 # written), by the columns that name a row: a repeated copy brings their changes over (load_rows(replace=True)).
 CHANGING_TABLES = {"settings": ("name",), "producers": ("id",), "farm_areas": ("id",), "products": ("id",),
@@ -143,6 +144,25 @@ class Store(Protocol):
         ...
 
     def set_key_status(self, key_id: str, status: str, reason: str | None) -> None: ...
+
+    # signed statements (the trust chain) ------------------------------------------------------------------------
+    def add_statements(self, statements: Sequence[StoredStatement]) -> int:
+        """Keep each statement not already kept (by hash), in the given order, stamped with the time now; returns how
+        many were new. Their ``seq`` numbers follow the order they were committed in, on every engine."""
+        ...
+
+    def statements(self, kinds: Sequence[str] = (), *, after: int = 0, subject: str | None = None) -> list[StoredStatement]:
+        """The kept statements of *kinds* (all when empty), optionally about one *subject*, with ``seq`` > *after*,
+        in the order they were accepted."""
+        ...
+
+    def statement(self, statement_hash: str) -> StoredStatement | None: ...
+
+    def mark_published(self, hub: str, items: Sequence[str]) -> None:
+        """Remember that *hub* holds these items (statement hashes or batch digests)."""
+        ...
+
+    def published(self, hub: str) -> set[str]: ...
 
     # the scan log --------------------------------------------------------------
     def day_key(self, day: str, make: Callable[[], bytes]) -> bytes:

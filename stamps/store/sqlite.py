@@ -38,8 +38,9 @@ from stamps.batch_record import SignedBatchRecord
 from stamps.code import SerialRange
 from stamps.errors import InstanceError, StampError, StoreError
 from stamps.scans import KnownUnit, Scan, UnitCount, Visit
+from stamps.trust.envelope import StoredStatement
 from stamps.store.common import (MAX_RECORD_ID, TRUSTED_KEY_COLUMNS, already_stored, batch_row, batch_state, decoded,
-                                 missing_record, record_json, trusted_key, trusted_key_values, utc_now)
+                                 missing_record, record_json, STATEMENT_COLUMNS, trusted_key, trusted_key_values, utc_now)
 from stamps.store.interface import CHANGING_TABLES, TABLES, BatchState, RecordChange, SerialAllowance, UnwrittenRange
 
 BUSY_TIMEOUT_SECONDS = 30
@@ -148,6 +149,15 @@ _MIGRATIONS: tuple[tuple[str | AddColumn, ...], ...] = (
               WHERE counted = 1 GROUP BY digest_prefix, serial) AS days
         WHERE days.digest_prefix = scan_counts.digest_prefix AND days.serial = scan_counts.serial
               AND scan_counts.sources = 0"""),
+    # 4: the trust chain (stamps/trust/). statements keeps every signed statement (endorsements, revocations, recalls,
+    # batch records) byte for byte in the order it was accepted; AUTOINCREMENT so a number is never used twice.
+    # publications remembers which items a hub holds: what is not there is the outbox.
+    ("""CREATE TABLE IF NOT EXISTS statements (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT, hash TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, signer TEXT NOT NULL,
+            subject TEXT NOT NULL, version INTEGER NOT NULL, body TEXT NOT NULL, accepted_at TEXT NOT NULL)""",
+     "CREATE INDEX IF NOT EXISTS statements_subject ON statements (subject, kind)",
+     """CREATE TABLE IF NOT EXISTS publications (
+            hub TEXT NOT NULL, item TEXT NOT NULL, sent_at TEXT NOT NULL, PRIMARY KEY (hub, item)) WITHOUT ROWID"""),
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -394,6 +404,47 @@ class SQLiteStore:
                       [status, reason, utc_now(), key_id])
 
     # the scan log --------------------------------------------------------------
+    # signed statements ----------------------------------------------------------------------------------------------
+    @_driver_errors
+    def add_statements(self, statements: Sequence[StoredStatement]) -> int:
+        now = utc_now()
+        with self.transaction():
+            before = self.db.conn.total_changes
+            self.db.conn.executemany(
+                "INSERT OR IGNORE INTO statements (hash, kind, signer, subject, version, body, accepted_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)", [(*statement[:6], now) for statement in statements])
+            return self.db.conn.total_changes - before
+
+    @_driver_errors
+    def statements(self, kinds: Sequence[str] = (), *, after: int = 0, subject: str | None = None) -> list[StoredStatement]:
+        conditions = ["seq > ?"]
+        parameters: list[Any] = [after]
+        if kinds:
+            conditions.append(f"kind IN ({', '.join('?' for _ in kinds)})")
+            parameters.extend(kinds)
+        if subject is not None:
+            conditions.append("subject = ?")
+            parameters.append(subject)
+        rows = self.db.conn.execute(f"SELECT {STATEMENT_COLUMNS} FROM statements WHERE {' AND '.join(conditions)} "
+                                    "ORDER BY seq", parameters)
+        return [StoredStatement(*row) for row in rows]
+
+    @_driver_errors
+    def statement(self, statement_hash: str) -> StoredStatement | None:
+        row = self._one(f"SELECT {STATEMENT_COLUMNS} FROM statements WHERE hash = ?", [statement_hash])
+        return StoredStatement(*row) if row else None
+
+    @_driver_errors
+    def mark_published(self, hub: str, items: Sequence[str]) -> None:
+        now = utc_now()
+        with self.transaction():
+            self.db.conn.executemany("INSERT OR IGNORE INTO publications (hub, item, sent_at) VALUES (?, ?, ?)",
+                                     [(hub, item, now) for item in items])
+
+    @_driver_errors
+    def published(self, hub: str) -> set[str]:
+        return {row[0] for row in self.db.conn.execute("SELECT item FROM publications WHERE hub = ?", [hub])}
+
     @_driver_errors
     def day_key(self, day: str, make: Callable[[], bytes]) -> bytes:
         found = self._stored_key(day)

@@ -1,0 +1,178 @@
+"""The chain of trust as one value: a trust root, the endorsements its offices signed, and what was revoked.
+
+A producer key is *endorsed* on a day when a current (newest version, not
+revoked) endorsement by an office of the trust root, valid that day, lists the
+key with a window holding the day, and neither the key nor that endorsement was
+revoked. A batch record's OCOP stars are *attested* when such an endorsement
+lists its product's certificate number, valid that day. The hub, the verifier
+and an inspector's bundle all read the chain the same way: through this module.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any, Iterable, NamedTuple
+
+from keys.keyring import Keyring, TrustedKey
+from stamps.errors import TrustError
+from stamps.trust.envelope import Statement, StoredStatement, read
+from stamps.trust.root import Office, TrustRoot
+from stamps.trust.statements import Endorsement, Revocation
+
+CHAIN_KINDS = ("endorsement", "revocation")
+
+
+class Endorsed(NamedTuple):
+    """An endorsement with the statement it came in and the office that signed it."""
+
+    endorsement: Endorsement
+    office: Office
+    hash: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Standing:
+    """What the chain says of one producer key on one day: endorsed (``reason`` None), or why not."""
+
+    reason: str | None
+    endorsements: tuple[Endorsed, ...] = ()
+
+    @property
+    def endorsed(self) -> bool:
+        return self.reason is None
+
+
+@dataclasses.dataclass(frozen=True)
+class Attestation:
+    """A product's OCOP rating as its office attests it (``reason`` None), or why no stars are shown as attested."""
+
+    reason: str | None
+    product: Any = None  # EndorsedProduct
+    office: Office | None = None
+
+    @property
+    def attested(self) -> bool:
+        return self.reason is None
+
+
+def admit_endorsement(root: TrustRoot, statement: Statement) -> Endorsed:
+    """An endorsement that one of the root's offices signed and was allowed to sign; TrustError otherwise."""
+    office = root.signing_office(statement)
+    endorsement = Endorsement.read(statement)
+    if endorsement.office != office.id:
+        raise TrustError(f"The endorsement names office {endorsement.office!r} but is signed by {office.id!r}.", code="wrong_signer")
+    for product in endorsement.products:
+        if not office.may_endorse(product.stars, endorsement.producer.province):
+            where = "" if office.scope == "central" else f" in {office.province}"
+            raise TrustError(f"{office.name} may not endorse {product.stars} stars for a producer in {endorsement.producer.province} "
+                             f"(a province office endorses 3 or 4 stars{where}; 5 stars are the central office's).", code="out_of_scope")
+    return Endorsed(endorsement, office, statement.hash)
+
+
+def revocation_signer_allowed(root: TrustRoot, statement: Statement, revocation: Revocation,
+                              endorsed: dict[str, Endorsed]) -> None:
+    """An office may revoke anything; a producer key may revoke only itself. TrustError otherwise (signature checked)."""
+    if revocation.target == "key" and revocation.subject == statement.signer and root.office_of_key(statement.signer) is None:
+        key = next((e.endorsement.key(statement.signer) for e in endorsed.values() if e.endorsement.key(statement.signer)), None)
+        if key is None:
+            raise TrustError(f"Key {statement.signer} is not endorsed here, so its revocation cannot be checked.", code="unknown_key")
+        statement.verify_by(key.public_key)
+        return
+    root.signing_office(statement)
+
+
+class TrustChain:
+    """Endorsements and revocations over one trust root, answering for keys and batch records."""
+
+    def __init__(self, root: TrustRoot, endorsed: Iterable[Endorsed], revoked_keys: Iterable[str] = (),
+                 revoked_endorsements: Iterable[str] = ()) -> None:
+        self.root = root
+        newest: dict[str, Endorsed] = {}
+        for item in endorsed:
+            subject = item.endorsement.subject
+            if subject not in newest or newest[subject].endorsement.version < item.endorsement.version:
+                newest[subject] = item
+        self.endorsed = tuple(newest.values())
+        self.revoked_keys = frozenset(revoked_keys)
+        self.revoked_endorsements = frozenset(revoked_endorsements)
+        self._by_key: dict[str, list[Endorsed]] = {}
+        for item in self.endorsed:
+            for key in item.endorsement.keys:
+                self._by_key.setdefault(key.key_id, []).append(item)
+
+    @classmethod
+    def from_statements(cls, root: TrustRoot, stored: Iterable[StoredStatement]) -> "TrustChain":
+        """The chain of the kept endorsements and revocations (in acceptance order), each checked again against *root*.
+
+        One that no longer holds (its office left the root) is left out, not an error: the chain shows what holds now.
+        """
+        endorsed: dict[str, Endorsed] = {}
+        revocations: list[tuple[Statement, Revocation]] = []
+        for item in stored:
+            try:
+                statement = read(item.body, *CHAIN_KINDS)
+                if statement.kind == "endorsement":
+                    endorsed[statement.hash] = admit_endorsement(root, statement)
+                else:
+                    revocations.append((statement, Revocation.read(statement)))
+            except TrustError:
+                continue
+        revoked_keys: set[str] = set()
+        revoked_endorsements: set[str] = set()
+        for statement, revocation in revocations:
+            try:
+                revocation_signer_allowed(root, statement, revocation, endorsed)
+            except TrustError:
+                continue
+            (revoked_keys if revocation.target == "key" else revoked_endorsements).add(revocation.subject)
+        return cls(root, endorsed.values(), revoked_keys, revoked_endorsements)
+
+    def keyring(self) -> Keyring:
+        """Every key an endorsement names (a key whose endorsement lapsed is still found, to say so)."""
+        keys = {}
+        for item in self.endorsed:
+            for key in item.endorsement.keys:
+                status = "revoked" if key.key_id in self.revoked_keys else "active"
+                keys[key.key_id] = TrustedKey(key.key_id, key.public_key, item.endorsement.producer.name, status)
+        return Keyring(list(keys.values()))
+
+    def standing(self, key_id: str, day: dt.date) -> Standing:
+        """Whether *key_id* is endorsed on *day*, with the endorsements that say so."""
+        if key_id in self.revoked_keys:
+            return Standing("key_revoked")
+        naming = self._by_key.get(key_id, [])
+        if not naming:
+            return Standing("key_not_endorsed")
+        live = [item for item in naming if item.hash not in self.revoked_endorsements]
+        if not live:
+            return Standing("endorsement_revoked")
+        current = tuple(item for item in live if item.office.valid_on(day) and self.root.office(item.office.id) is not None
+                        and (key := item.endorsement.key(key_id)) is not None and key.valid_on(day))
+        return Standing(None, current) if current else Standing("endorsement_expired")
+
+    @staticmethod
+    def producer_problem(standing: Standing, record: Any) -> str | None:
+        """``producer_mismatch`` unless the record's producer is the one an endorsement of its key names."""
+        producer = record.get("producer") if isinstance(record, dict) else None
+        if any(item.endorsement.producer.matches(producer) for item in standing.endorsements):
+            return None
+        return "producer_mismatch"
+
+    @staticmethod
+    def attestation(standing: Standing, record: Any, day: dt.date) -> Attestation | None:
+        """The product's attested OCOP rating; None for a product that claims no OCOP rating."""
+        product = record.get("product") if isinstance(record, dict) else None
+        certificate = product.get("ocop_certificate_no") if isinstance(product, dict) else None
+        if certificate is None:
+            return None
+        for item in standing.endorsements:
+            endorsed = item.endorsement.product(certificate)
+            if endorsed is not None and endorsed.name == product.get("name"):  # type: ignore[union-attr]
+                if not endorsed.valid_on(day):
+                    return Attestation("ocop_endorsement_expired", endorsed, item.office)
+                return Attestation(None, endorsed, item.office)
+        return Attestation("ocop_not_endorsed")
+
+
+SELF_DECLARED = Attestation("ocop_self_declared")

@@ -1,0 +1,237 @@
+"""The trust root: which OCOP offices (and hubs) may vouch for what, signed by the national root key.
+
+It is TUF root metadata (python-tuf's Metadata API) in a DSSE envelope:
+``version``, ``expires``, ``keys`` and the ``root`` role (the national keys and
+their threshold) are TUF's own fields, checked by TUF; the offices and hubs are
+two extension fields, ``x-ocop-offices`` and ``x-ocop-hubs``, whose keys are in
+``keys``. A newer root is accepted only if the current root's ``root`` role and
+its own both sign it and its version is higher (TUF's root-rotation rule); an
+older one is refused (rollback).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import re
+from typing import Any, Iterable
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from securesystemslib.signer import CryptoSigner
+from tuf.api.dsse import SimpleEnvelope
+from tuf.api.exceptions import UnsignedMetadataError
+from tuf.api.metadata import Key, Role, Root
+from tuf.api.serialization import DeserializationError
+
+from keys.keyfile import key_id, public_key_from_bytes
+from stamps import validation as v
+from stamps.canonical import canonical_json
+from stamps.errors import TrustError, ValidationError
+from stamps.trust.envelope import Statement, ssl_key
+
+SCOPES = ("province", "central")
+OFFICES, HUBS = "x-ocop-offices", "x-ocop-hubs"
+_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Office:
+    """An OCOP office: a province's (3 and 4 stars in its province) or the central one (5 stars, anywhere)."""
+
+    id: str
+    name: str
+    scope: str
+    province: str | None
+    keyids: tuple[str, ...]
+    valid_from: dt.date
+    valid_until: dt.date
+
+    def valid_on(self, day: dt.date) -> bool:
+        return self.valid_from <= day <= self.valid_until
+
+    def may_endorse(self, stars: int, producer_province: str) -> bool:
+        """Province offices rate 3 and 4 stars in their own province; the central office rates 5 stars."""
+        if self.scope == "central":
+            return stars == 5
+        return stars in (3, 4) and producer_province == self.province
+
+    def to_dict(self) -> dict[str, Any]:
+        values = {"id": self.id, "name": self.name, "scope": self.scope, "keyids": list(self.keyids),
+                  "valid_from": self.valid_from.isoformat(), "valid_until": self.valid_until.isoformat()}
+        return values | ({"province": self.province} if self.province else {})
+
+    @classmethod
+    def from_input(cls, data: dict[str, Any]) -> "Office":
+        scope = v.choice(data.get("scope"), "scope", SCOPES)
+        province = v.text(data.get("province"), "province", required=scope == "province", max_length=100)
+        office_id = v.required_text(data.get("id"), "id", max_length=63)
+        if not _ID.fullmatch(office_id):
+            raise ValidationError("id", "must be lower-case letters, digits and dashes (e.g. dien-bien)")
+        valid_from, valid_until = v.date(data.get("valid_from"), "valid_from"), v.date(data.get("valid_until"), "valid_until")
+        assert valid_from is not None and valid_until is not None
+        v.not_after(valid_from, valid_until, "valid_from", "valid_until")
+        keyids = data.get("keyids")
+        if not (isinstance(keyids, list) and keyids and all(isinstance(k, str) and re.fullmatch(r"[0-9a-f]{16}", k) for k in keyids)):
+            raise ValidationError("keyids", "must list the office's key ids (16 hex digits each)")
+        return cls(office_id, v.required_text(data.get("name"), "name"), scope, province if scope == "province" else None,
+                   tuple(keyids), valid_from, valid_until)
+
+
+@dataclasses.dataclass(frozen=True)
+class Hub:
+    """A public verifier whose key signs inspectors' bundles."""
+
+    id: str
+    name: str
+    url: str
+    keyids: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "url": self.url, "keyids": list(self.keyids)}
+
+
+class TrustRoot:
+    """A verified trust root (its own root role has signed it); read with :meth:`load`."""
+
+    def __init__(self, envelope: SimpleEnvelope[Root], root: Root) -> None:
+        self.envelope = envelope
+        self.root = root
+        self.offices = tuple(_offices(root))
+        self.hubs = tuple(_hubs(root))
+        self._office_by_key = {keyid: office for office in self.offices for keyid in office.keyids}
+        self._hub_by_key = {keyid: hub for hub in self.hubs for keyid in hub.keyids}
+
+    @property
+    def version(self) -> int:
+        return self.root.version
+
+    @property
+    def expires(self) -> dt.datetime:
+        return self.root.expires
+
+    @property
+    def canonical(self) -> bytes:
+        """The envelope's canonical JSON: what is stored, sent and compared."""
+        return canonical_json(self.envelope.to_dict())
+
+    @property
+    def hash(self) -> str:
+        return hashlib.sha256(self.canonical).hexdigest()
+
+    @property
+    def national_keyids(self) -> tuple[str, ...]:
+        return tuple(self.root.roles[Root.type].keyids)
+
+    def is_expired(self, now: dt.datetime) -> bool:
+        return self.root.is_expired(now)
+
+    def office(self, office_id: str) -> Office | None:
+        return next((office for office in self.offices if office.id == office_id), None)
+
+    def office_of_key(self, keyid: str) -> Office | None:
+        return self._office_by_key.get(keyid)
+
+    def hub_of_key(self, keyid: str) -> Hub | None:
+        return self._hub_by_key.get(keyid)
+
+    def public_key(self, keyid: str) -> Ed25519PublicKey:
+        key = self.root.keys[keyid]
+        return public_key_from_bytes(bytes.fromhex(key.keyval["public"]))
+
+    def signing_office(self, statement: Statement) -> Office:
+        """The office whose key signed *statement*; TrustError unless it is one of this root's offices and the signature holds."""
+        office = self.office_of_key(statement.signer)
+        if office is None:
+            raise TrustError(f"The {statement.kind} is signed by key {statement.signer}, which is no OCOP office's in the trust root.",
+                             code="unknown_office")
+        statement.verify_by(self.public_key(statement.signer))
+        return office
+
+    def signing_hub(self, statement: Statement) -> Hub:
+        hub = self.hub_of_key(statement.signer)
+        if hub is None:
+            raise TrustError(f"The {statement.kind} is signed by key {statement.signer}, which is no hub's in the trust root.",
+                             code="unknown_hub")
+        statement.verify_by(self.public_key(statement.signer))
+        return hub
+
+    def accept_update(self, newer: "TrustRoot") -> "TrustRoot":
+        """*newer* if it may replace this root: a higher version signed by this root's root role (TUF's rotation rule)."""
+        if newer.version < self.version:
+            raise TrustError(f"This trust root is version {newer.version}, older than version {self.version} already in use.",
+                             code="rollback")
+        if newer.version == self.version:
+            if newer.canonical != self.canonical:
+                raise TrustError(f"Two different trust roots claim version {self.version}.", code="rollback")
+            return self
+        try:
+            self.root.verify_delegate(Root.type, newer.envelope.pae(), newer.envelope.signatures)
+        except UnsignedMetadataError:
+            raise TrustError(f"Trust root version {newer.version} is not signed by the national key(s) of version {self.version}.",
+                             code="bad_signature") from None
+        return newer
+
+    @classmethod
+    def load(cls, data: bytes) -> "TrustRoot":
+        """Read a trust root and check that its own root role signed it (TrustError otherwise)."""
+        try:
+            envelope: SimpleEnvelope[Root] = SimpleEnvelope.from_bytes(data)
+            root = envelope.get_signed()
+        except (DeserializationError, ValueError, TypeError, KeyError):
+            raise TrustError("This is not a trust root (TUF root metadata in a DSSE envelope).", code="malformed") from None
+        if not isinstance(root, Root) or envelope.payload_type != SimpleEnvelope.DEFAULT_PAYLOAD_TYPE:
+            raise TrustError("This is not a trust root (TUF root metadata in a DSSE envelope).", code="malformed")
+        try:
+            root.verify_delegate(Root.type, envelope.pae(), envelope.signatures)
+        except UnsignedMetadataError:
+            raise TrustError("The trust root's signature does not match its content.", code="bad_signature") from None
+        try:
+            return cls(envelope, root)
+        except (ValidationError, KeyError, TypeError, ValueError):
+            raise TrustError("The trust root's list of offices or hubs is malformed.", code="malformed") from None
+
+
+def make_root(*, national: Iterable[Ed25519PublicKey], offices: Iterable[tuple[Office, Iterable[Ed25519PublicKey]]],
+              hubs: Iterable[tuple[Hub, Iterable[Ed25519PublicKey]]] = (), version: int, expires: dt.datetime) -> Root:
+    """The unsigned TUF root metadata listing *offices* and *hubs* with their keys."""
+    keys: dict[str, Key] = {}
+    national_ids = [_add_key(keys, key) for key in national]
+    for _, office_keys in offices:
+        [_add_key(keys, key) for key in office_keys]
+    for _, hub_keys in hubs:
+        [_add_key(keys, key) for key in hub_keys]
+    roles = {name: Role(national_ids if name == Root.type else [], 1) for name in ("root", "targets", "snapshot", "timestamp")}
+    extra = {OFFICES: [office.to_dict() for office, _ in offices], HUBS: [hub.to_dict() for hub, _ in hubs]}
+    return Root(version=version, expires=expires.replace(microsecond=0), keys=keys, roles=roles, consistent_snapshot=False,
+                unrecognized_fields=extra)
+
+
+def sign_root(root: Root, signers: Iterable[Ed25519PrivateKey]) -> TrustRoot:
+    """Sign *root* with the national key(s) (and, on a rotation, the previous ones)."""
+    envelope: SimpleEnvelope[Root] = SimpleEnvelope(canonical_json(root.to_dict()), SimpleEnvelope.DEFAULT_PAYLOAD_TYPE, {})
+    for private_key in signers:
+        envelope.sign(CryptoSigner(private_key, ssl_key(private_key.public_key())))
+    return TrustRoot.load(envelope.to_bytes())
+
+
+def _add_key(keys: dict[str, Key], public_key: Ed25519PublicKey) -> str:
+    identifier = key_id(public_key)
+    keys[identifier] = ssl_key(public_key)
+    return identifier
+
+
+def _offices(root: Root) -> Iterable[Office]:
+    for item in root.unrecognized_fields.get(OFFICES, []):
+        office = Office.from_input(item)
+        if office.to_dict() != item or not all(keyid in root.keys for keyid in office.keyids):
+            raise ValueError("office entry not in its written form, or a key missing")
+        yield office
+
+
+def _hubs(root: Root) -> Iterable[Hub]:
+    for item in root.unrecognized_fields.get(HUBS, []):
+        hub = Hub(item["id"], item["name"], item["url"], tuple(item["keyids"]))
+        if hub.to_dict() != item or not all(keyid in root.keys for keyid in hub.keyids):
+            raise ValueError("hub entry not in its written form, or a key missing")
+        yield hub

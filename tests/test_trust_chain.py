@@ -1,0 +1,89 @@
+"""The trust chain's rules: envelopes, the trust root, endorsements, revocations, attestation of stars."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from keys.keyfile import key_id
+from stamps.errors import TrustError
+from stamps.trust.chain import TrustChain, admit_endorsement
+from stamps.trust.envelope import StoredStatement, read, sign
+from stamps.trust.statements import Enrolment, ProducerIdentity, Revocation, timestamp
+from trust_fixtures import DAY, PRODUCER, Chain, seed_key
+
+RECORD = {"producer": {**PRODUCER, "phone": "0912 345 678"},
+          "product": {"name": "Mật ong hoa Ban", "ocop_certificate_no": "OCOP-DB-2026-017", "ocop_stars": 4}}
+
+
+def stored(*statements) -> list[StoredStatement]:
+    return [StoredStatement(s.hash, s.kind, s.signer, "", 1, s.canonical.decode(), seq) for seq, s in enumerate(statements, 1)]
+
+
+def test_an_enrolment_proves_possession_of_its_key() -> None:
+    producer = seed_key(9)
+    statement = Enrolment(ProducerIdentity.of(PRODUCER), producer.public_key(), "2026-11-30T08:00:00Z").sign(producer)
+    assert Enrolment.read(read(statement.canonical, "enrolment")).key_id == key_id(producer.public_key())
+    other = Enrolment(ProducerIdentity.of(PRODUCER), seed_key(10).public_key(), "2026-11-30T08:00:00Z").sign(producer)
+    with pytest.raises(TrustError) as refused:
+        Enrolment.read(other)
+    assert refused.value.code == "wrong_signer"
+
+
+def test_a_statement_of_one_kind_is_not_read_as_another() -> None:
+    statement = sign("recall", {"batch_digest": "0" * 64}, seed_key(4))
+    with pytest.raises(TrustError) as refused:
+        read(statement.canonical, "endorsement")
+    assert refused.value.code == "wrong_kind"
+
+
+def test_an_endorsed_key_is_endorsed_and_its_stars_attested() -> None:
+    chain = Chain()
+    trust = TrustChain.from_statements(chain.root(), stored(chain.endorsement()))
+    standing = trust.standing(key_id(chain.producer.public_key()), DAY)
+    assert standing.endorsed
+    assert trust.producer_problem(standing, RECORD) is None
+    attestation = trust.attestation(standing, RECORD, DAY)
+    assert attestation.attested and attestation.product.stars == 4 and attestation.office.id == "dien-bien"
+
+
+def test_a_province_office_may_not_endorse_five_stars() -> None:
+    chain = Chain()
+    with pytest.raises(TrustError) as refused:
+        admit_endorsement(chain.root(), chain.endorsement(stars=5, office="province"))
+    assert refused.value.code == "out_of_scope"
+    assert admit_endorsement(chain.root(), chain.endorsement(stars=5, office="central")).office.scope == "central"
+
+
+def test_a_newer_endorsement_replaces_the_older_one() -> None:
+    chain = Chain()
+    later = chain.endorsement(version=2, key_until=dt.date(2026, 12, 10))
+    trust = TrustChain.from_statements(chain.root(), stored(later, chain.endorsement(version=1)))
+    assert trust.standing(key_id(chain.producer.public_key()), dt.date(2026, 12, 11)).reason == "endorsement_expired"
+
+
+def test_revocations_by_the_office_and_by_the_key_itself() -> None:
+    chain = Chain()
+    endorsement = chain.endorsement()
+    producer_id = key_id(chain.producer.public_key())
+    by_office = sign("revocation", Revocation("endorsement", endorsement.hash, "Hết hiệu lực", timestamp(dt.datetime.now(dt.timezone.utc))).body(), chain.province)
+    assert TrustChain.from_statements(chain.root(), stored(endorsement, by_office)).standing(producer_id, DAY).reason == "endorsement_revoked"
+    by_key = sign("revocation", Revocation("key", producer_id, "Mất máy tính", "2026-12-01T00:00:00Z").body(), chain.producer)
+    assert TrustChain.from_statements(chain.root(), stored(endorsement, by_key)).standing(producer_id, DAY).reason == "key_revoked"
+    by_stranger = sign("revocation", Revocation("key", producer_id, "x", "2026-12-01T00:00:00Z").body(), seed_key(20))
+    assert TrustChain.from_statements(chain.root(), stored(endorsement, by_stranger)).standing(producer_id, DAY).endorsed
+
+
+def test_a_record_naming_another_producer_is_refused() -> None:
+    chain = Chain()
+    trust = TrustChain.from_statements(chain.root(), stored(chain.endorsement()))
+    standing = trust.standing(key_id(chain.producer.public_key()), DAY)
+    assert trust.producer_problem(standing, {**RECORD, "producer": {**PRODUCER, "name": "HTX Khác"}}) == "producer_mismatch"
+
+
+def test_a_trust_root_cannot_be_rolled_back() -> None:
+    chain = Chain()
+    with pytest.raises(TrustError) as refused:
+        chain.root(2).accept_update(chain.root(1))
+    assert refused.value.code == "rollback"
