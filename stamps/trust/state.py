@@ -1,0 +1,39 @@
+"""An instance's place in the trust chain: the trust root it holds (rollback-protected) and its chain.
+
+The trust root is kept in the store's settings as its canonical bytes; a new
+one replaces it only through :meth:`TrustRoot.accept_update`. An instance
+without one is a single cooperative's: its own trust store decides, and its
+stars are shown as not attested.
+"""
+
+from __future__ import annotations
+
+from stamps.store import Store
+from stamps.trust.chain import CHAIN_KINDS, TrustChain
+from stamps.trust.root import TrustRoot
+
+ROOT_SETTING = "trust_root"
+
+
+def current_root(store: Store) -> TrustRoot | None:
+    """The trust root this instance holds, or None (a single cooperative's instance)."""
+    text = store.setting(ROOT_SETTING)
+    return TrustRoot.load(text.encode("utf-8")) if text else None
+
+
+def install_root(store: Store, root: TrustRoot) -> TrustRoot:
+    """Hold *root* from now on: the first one as given, a later one only as an update of the one held (TrustError)."""
+    with store.transaction():
+        held = current_root(store)
+        accepted = held.accept_update(root) if held else root
+        if held is None or accepted is not held:
+            store.set_setting(ROOT_SETTING, accepted.canonical.decode("utf-8"))
+        return accepted
+
+
+def load_chain(store: Store) -> TrustChain | None:
+    """The chain of the held trust root and the kept endorsements and revocations; None without a trust root."""
+    root = current_root(store)
+    if root is None:
+        return None
+    return TrustChain.from_statements(root, store.statements(CHAIN_KINDS))
