@@ -23,6 +23,7 @@ from stamps.truststore import TrustStore
 from stamps.errors import InstanceError, KeyStoreError
 from stamps.store import DATABASE_ENV, Store, migrate, open_store
 from stamps.store.transfer import TableCopy, copy_tables
+from stamps.trust.state import load_chain
 from stamps.url import normalize_base_url
 from stamps.verify import Verifier
 from stamps import registry
@@ -133,7 +134,7 @@ class Instance:
         *batches* when the caller follows the store's changes itself), so it belongs to the
         thread that opened this instance, as the store does.
         """
-        return Verifier(self.trust.keyring(), batches or registry.BatchLookup(self.store))
+        return Verifier(self.trust.keyring(), batches or registry.BatchLookup(self.store), load_chain(self.store))
 
     @property
     def keys_dir(self) -> Path:

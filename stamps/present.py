@@ -13,7 +13,8 @@ from typing import Any, Iterator, Literal
 
 from keys.keyring import TrustedKey
 from stamps.scans import UnitScans
-from stamps.verify import Result, Verification
+from stamps.trust.chain import SELF_DECLARED, Attestation
+from stamps.verify import Reason, Result, Verification
 
 Lang = Literal["vi", "en"]
 LANGUAGES: tuple[Lang, ...] = ("vi", "en")
@@ -65,6 +66,11 @@ OCOP_LEVELS: dict[str, tuple[str, str]] = {"province": ("cấp tỉnh", "provinc
                                            "national": ("cấp quốc gia", "national level")}
 KEY_STATUSES: dict[str, tuple[str, str]] = {"active": ("đang dùng", "active"), "retired": ("đã ngừng dùng", "retired"),
                                             "revoked": ("đã bị thu hồi", "revoked")}
+OCOP_ATTESTED = ("{stars} sao OCOP ({level}) — {office}, QĐ số {decision} ngày {decided}, GCN số {certificate}, hiệu lực đến {until}",
+                 "{stars}-star OCOP ({level}) — {office}, decision {decision} of {decided}, certificate {certificate}, valid until {until}")
+OCOP_DECLARED = ("{stars} sao ({level}), GCN số {certificate}, hiệu lực đến {until}",
+                 "{stars} stars ({level}), certificate {certificate}, valid until {until}")
+NOT_ATTESTED = ("chủ thể tự khai, chưa được cơ quan OCOP xác nhận", "declared by the producer, not attested by an OCOP office")
 RECALL_KINDS: dict[str, tuple[str, str]] = {"voluntary": ("tự nguyện", "voluntary"), "mandatory": ("bắt buộc", "mandatory")}
 
 
@@ -119,7 +125,7 @@ def verification_facts(verification: Verification, lang: Lang) -> Iterator[Fact]
     if key:
         yield key_fact(key, lang)
     if verification.batch:
-        yield from record_facts(verification.batch.record, lang)
+        yield from record_facts(verification.batch.record, lang, verification.ocop)
         yield fact("batch_digest", lang, verification.batch.digest)
         if verification.batch.recall:
             yield fact("recall", lang, recall_text(verification.batch.recall, lang))
@@ -129,12 +135,12 @@ def key_fact(key: TrustedKey, lang: Lang) -> Fact:
     return fact("signing_key", lang, f"{key.key_id} ({key.label}, {pick(KEY_STATUSES[key.status], lang)})")
 
 
-def record_facts(record: dict[str, Any], lang: Lang) -> Iterator[Fact]:
-    """The signed batch record as labelled lines, in the order a shopper reads a label."""
+def record_facts(record: dict[str, Any], lang: Lang, ocop: Attestation | None) -> Iterator[Fact]:
+    """The signed batch record as labelled lines, in the order a shopper reads a label; the OCOP line as *ocop* says."""
     product, producer, batch = record["product"], record["producer"], record["batch"]
     yield fact("product", lang, product["name"])
-    if "ocop_stars" in product:
-        yield fact("ocop", lang, ocop_text(product, lang))
+    if ocop is not None:
+        yield fact("ocop", lang, ocop_text(product, ocop, lang))
     for name in ("brand", "category", "gtin"):
         if name in product:
             yield fact(name, lang, product[name])
@@ -154,12 +160,31 @@ def record_facts(record: dict[str, Any], lang: Lang) -> Iterator[Fact]:
         yield fact("standards", lang, "; ".join(product["standards"]))
 
 
-def ocop_text(product: dict[str, Any], lang: Lang) -> str:
-    stars, level = product["ocop_stars"], pick(OCOP_LEVELS[product["ocop_level"]], lang)
-    valid_until = vn_date(product["ocop_expires"])
-    if lang == "vi":
-        return f"{stars} sao ({level}), GCN số {product['ocop_certificate_no']}, hiệu lực đến {valid_until}"
-    return f"{stars} stars ({level}), certificate {product['ocop_certificate_no']}, valid until {valid_until}"
+def ocop_text(product: dict[str, Any], ocop: Attestation, lang: Lang) -> str:
+    """The OCOP line: stars with the office that attests them, stars the producer declared (so labelled), or why none."""
+    if ocop.attested:
+        endorsed, office = ocop.product, ocop.office
+        assert endorsed is not None and office is not None
+        return pick(OCOP_ATTESTED, lang).format(
+            stars=endorsed.stars, level=pick(OCOP_LEVELS[endorsed.level], lang), office=office.name,
+            decision=endorsed.decision_no, decided=endorsed.decision_date.strftime("%d/%m/%Y"),
+            until=endorsed.valid_until.strftime("%d/%m/%Y"), certificate=endorsed.certificate_no)
+    reason = Reason(str(ocop.reason))
+    if ocop.reason == SELF_DECLARED.reason:
+        declared = pick(OCOP_DECLARED, lang).format(
+            stars=product["ocop_stars"], level=pick(OCOP_LEVELS[product["ocop_level"]], lang),
+            certificate=product["ocop_certificate_no"], until=vn_date(product["ocop_expires"]))
+        return f"{declared} ({pick(NOT_ATTESTED, lang)})"
+    return pick((reason.message_vi, reason.message), lang)
+
+
+def shown_stars(product: dict[str, Any], ocop: Attestation | None) -> int | None:
+    """The stars a page draws: the attested ones, or the self-declared ones (labelled so); none otherwise."""
+    if ocop is None:
+        return None
+    if ocop.attested:
+        return int(ocop.product.stars)
+    return int(product["ocop_stars"]) if ocop.reason == SELF_DECLARED.reason else None
 
 
 def farm_area_text(area: dict[str, Any], lang: Lang) -> str:

@@ -23,6 +23,7 @@ from stamps.batch_record import RecordSignatureError
 from stamps.code import UnverifiedStamp, decode_token
 from stamps.errors import CodeFormatError
 from stamps.batch_record import StoredBatch
+from stamps.trust.chain import SELF_DECLARED, Attestation, Standing, TrustChain
 from stamps.url import extract_token
 
 VERIFICATION_FORMAT = "ocop-verification/1"
@@ -70,7 +71,22 @@ REASONS: dict[str, tuple[str, str]] = {
     "product_expired": ("The product is past its expiry date.", "Sản phẩm đã quá hạn sử dụng."),
     "ocop_expired": ("The OCOP certificate has expired.", "Giấy chứng nhận OCOP đã hết hạn."),
     "possible_copy": ("This stamp was scanned many times before: it may be a copy.", "Tem đã được quét nhiều lần: có thể là tem sao chép."),
+    "key_not_endorsed": ("No OCOP office vouches for the key that signed this code.", "Khóa ký mã này không được cơ quan OCOP nào xác nhận."),
+    "endorsement_expired": ("The OCOP office's endorsement of this producer's key is not valid today.", "Xác nhận của cơ quan OCOP cho khóa của chủ thể này không còn hiệu lực."),
+    "endorsement_revoked": ("The OCOP office withdrew its endorsement of this producer.", "Cơ quan OCOP đã rút lại xác nhận cho chủ thể này."),
+    "producer_mismatch": ("The batch record names another producer than the one the OCOP office endorsed for this key.", "Hồ sơ lô hàng ghi chủ thể khác với chủ thể được cơ quan OCOP xác nhận cho khóa này."),
 }
+# Why a product's OCOP stars are not shown as attested (the "ocop" part of a result; it does not change the verdict).
+OCOP_REASONS: dict[str, tuple[str, str]] = {
+    "ocop_not_endorsed": ("No OCOP office attests this product's stars: they are not shown.", "Chưa có cơ quan OCOP nào xác nhận số sao của sản phẩm này: không hiển thị số sao."),
+    "ocop_endorsement_expired": ("The OCOP office's attestation of this product has expired: the stars are not shown.", "Xác nhận OCOP của sản phẩm đã hết hiệu lực: không hiển thị số sao."),
+    "ocop_self_declared": ("Stars as declared by the producer; no OCOP office attests them on this verifier.", "Số sao do chủ thể tự khai; chưa được cơ quan OCOP xác nhận trên hệ thống này."),
+}
+
+
+# The verdict when the chain does not endorse a key on the scan day (Standing.reason -> Result).
+STANDING_RESULTS = {"key_not_endorsed": Result.UNKNOWN_ISSUER, "endorsement_expired": Result.UNKNOWN_ISSUER,
+                    "endorsement_revoked": Result.REVOKED_KEY, "key_revoked": Result.REVOKED_KEY}
 
 
 class Reason(NamedTuple):
@@ -80,11 +96,18 @@ class Reason(NamedTuple):
 
     @property
     def message(self) -> str:
-        return REASONS[self.code][0]
+        return _messages(self.code)[0]
 
     @property
     def message_vi(self) -> str:
-        return REASONS[self.code][1]
+        return _messages(self.code)[1]
+
+    def to_json(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message, "message_vi": self.message_vi}
+
+
+def _messages(code: str) -> tuple[str, str]:
+    return REASONS.get(code) or OCOP_REASONS[code]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,13 +121,13 @@ class Verification:
     signature_verified: bool = False
     key: TrustedKey | None = None
     batch: StoredBatch | None = None
+    ocop: Attestation | None = None  # set with ``batch`` when its product claims OCOP stars
 
     def with_warning(self, code: str) -> "Verification":
         """A genuine result turned amber by a warning found outside this module (e.g. a scan count)."""
         if self.result not in (Result.GENUINE, Result.GENUINE_WARNING):
             return self
-        return Verification(Result.GENUINE_WARNING, self.checked_on, self.reasons + (Reason(code),), self.stamp,
-                            self.signature_verified, self.key, self.batch)
+        return dataclasses.replace(self, result=Result.GENUINE_WARNING, reasons=self.reasons + (Reason(code),))
 
     def to_json(self) -> dict[str, Any]:
         """The stable machine shape (documented in docs/stamp-format.md)."""
@@ -112,12 +135,13 @@ class Verification:
             "format": VERIFICATION_FORMAT,
             "result": self.result.value,
             "class": self.result.outcome,
-            "reasons": [{"code": r.code, "message": r.message, "message_vi": r.message_vi} for r in self.reasons],
+            "reasons": [reason.to_json() for reason in self.reasons],
             "checked_on": self.checked_on.isoformat(),
             "stamp": self._stamp_json(),
             "key": {"key_id": self.key.key_id, "label": self.key.label, "status": self.key.status} if self.key else None,
             "batch": {"digest": self.batch.digest, "record": self.batch.record} if self.batch else None,
             "recall": self.batch.recall if self.batch else None,
+            "ocop": _ocop_json(self.ocop),
         }
 
     def _stamp_json(self) -> dict[str, Any] | None:
@@ -126,6 +150,17 @@ class Verification:
         return {"format_version": self.stamp.version, "key_hint": self.stamp.key_hint.hex(),
                 "batch_digest_prefix": self.stamp.digest_prefix.hex(), "serial": self.stamp.serial,
                 "signature_verified": self.signature_verified}
+
+
+def _ocop_json(attestation: Attestation | None) -> dict[str, Any] | None:
+    """The product's OCOP rating as attested (with who attested it), or why no stars are shown as attested."""
+    if attestation is None:
+        return None
+    if not attestation.attested:
+        return {"attested": False, "reason": Reason(str(attestation.reason)).to_json()}
+    product, office = attestation.product, attestation.office
+    assert product is not None and office is not None
+    return {"attested": True, **product.to_dict(), "office": {"id": office.id, "name": office.name}}
 
 
 BatchLookup = Callable[[bytes], StoredBatch | None]
@@ -138,6 +173,7 @@ class _CheckedRecord(NamedTuple):
     problem: str | None
     quantity: int
     warnings: tuple[Reason, ...]
+    ocop: Attestation | None
 
 
 class Verifier:
@@ -149,8 +185,11 @@ class Verifier:
     the cryptography package.
     """
 
-    def __init__(self, keyring: Keyring, find_batch: BatchLookup) -> None:
-        self._keyring = keyring
+    def __init__(self, keyring: Keyring, find_batch: BatchLookup, chain: TrustChain | None = None) -> None:
+        """With a *chain* (a hub, an inspector's bundle) its endorsed keys are the keyring and its rules apply;
+        without, the instance's own trust store decides and stars are shown as self-declared."""
+        self._keyring = chain.keyring() if chain else keyring
+        self._chain = chain
         self._find_batch = find_batch
         self._checked_records: dict[tuple[bytes, str, dt.date], _CheckedRecord] = {}
         self._raw_public_keys: dict[str, bytes] = {}
@@ -170,25 +209,29 @@ class Verifier:
             return Verification(Result.FORGED, today, (Reason("signature_mismatch"),), stamp)
         if key.status == "revoked":
             return Verification(Result.REVOKED_KEY, today, (Reason("key_revoked"),), stamp, True, key)
-        return self._check_batch(stamp, key, today)
+        standing = self._chain.standing(key.key_id, today) if self._chain else None
+        if standing and standing.reason:
+            return Verification(STANDING_RESULTS[standing.reason], today, (Reason(standing.reason),), stamp, True, key)
+        return self._check_batch(stamp, key, today, standing)
 
-    def _check_batch(self, stamp: UnverifiedStamp, key: TrustedKey, today: dt.date) -> Verification:
+    def _check_batch(self, stamp: UnverifiedStamp, key: TrustedKey, today: dt.date, standing: Standing | None) -> Verification:
         """The result of a stamp whose signature holds, by what its batch record says."""
         batch = self._find_batch(stamp.digest_prefix)
         if batch is None:
             return Verification(Result.UNKNOWN_BATCH, today, (Reason("batch_unknown"),), stamp, True, key)
         if batch.signed.digest_prefix != stamp.digest_prefix:
             return Verification(Result.FORGED, today, (Reason("record_mismatch"),), stamp, True, key)
-        checked = self._checked_record(batch, key, today)
+        checked = self._checked_record(batch, key, today, standing)
         problem = checked.problem or ("serial_out_of_range" if stamp.serial > checked.quantity else None)
         if problem:
             return Verification(Result.FORGED, today, (Reason(problem),), stamp, True, key)
         if batch.recall:
             return Verification(Result.RECALLED, today, (Reason("batch_recalled"),), stamp, True, key, batch)
         warnings = checked.warnings
-        return Verification(Result.GENUINE_WARNING if warnings else Result.GENUINE, today, warnings, stamp, True, key, batch)
+        return Verification(Result.GENUINE_WARNING if warnings else Result.GENUINE, today, warnings, stamp, True, key, batch,
+                            checked.ocop)
 
-    def _checked_record(self, batch: StoredBatch, key: TrustedKey, today: dt.date) -> _CheckedRecord:
+    def _checked_record(self, batch: StoredBatch, key: TrustedKey, today: dt.date, standing: Standing | None) -> _CheckedRecord:
         """What the record says for every unit on *today* (kept: each scan of a batch would work it out again).
 
         Its fields are read only once its signature has held: a tampered store gives "forged", not an error.
@@ -199,11 +242,13 @@ class Verifier:
             if len(self._checked_records) >= CHECKED_RECORDS_KEPT:
                 self._checked_records.clear()
             problem = self._record_problem(batch, key)
+            if not problem and standing:
+                problem = TrustChain.producer_problem(standing, batch.record)
             if problem:
-                found = _CheckedRecord(problem, 0, ())
+                found = _CheckedRecord(problem, 0, (), None)
             else:
-                warnings = tuple(Reason(code) for code in _date_warnings(batch.record, today))
-                found = _CheckedRecord(None, _quantity(batch.record), warnings)
+                warnings = tuple(Reason(code) for code in _date_warnings(batch.record, today, attested=standing is not None))
+                found = _CheckedRecord(None, _quantity(batch.record), warnings, _attestation(batch.record, standing, today))
             self._checked_records[memo_key] = found
         return found
 
@@ -259,10 +304,20 @@ def _quantity(record: dict[str, Any]) -> int:
     return quantity if isinstance(quantity, int) and not isinstance(quantity, bool) else 0
 
 
-def _date_warnings(record: dict[str, Any], today: dt.date) -> list[str]:
-    """product_expired and ocop_expired, in that order, for the dates that are past *today* (a malformed one warns of nothing)."""
-    return [code for code, path in (("product_expired", ("batch", "expiry_date")), ("ocop_expired", ("product", "ocop_expires")))
-            if _past(_member(record, *path), today)]
+def _date_warnings(record: dict[str, Any], today: dt.date, *, attested: bool) -> list[str]:
+    """product_expired and ocop_expired, in that order, for the dates that are past *today* (a malformed one warns of nothing).
+
+    Under a trust chain the record's own OCOP dates are not shown (the office's attestation is), so they warn of nothing.
+    """
+    dated = (("product_expired", ("batch", "expiry_date")),) + (() if attested else (("ocop_expired", ("product", "ocop_expires")),))
+    return [code for code, path in dated if _past(_member(record, *path), today)]
+
+
+def _attestation(record: dict[str, Any], standing: Standing | None, today: dt.date) -> Attestation | None:
+    """The product's OCOP stars as the chain attests them; without a chain, self-declared (None: it claims none)."""
+    if standing is not None:
+        return TrustChain.attestation(standing, record, today)
+    return SELF_DECLARED if _member(record, "product", "ocop_stars") is not None else None
 
 
 def _past(iso_date: Any, today: dt.date) -> bool:

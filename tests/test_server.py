@@ -671,7 +671,7 @@ def test_hsts_only_over_https_directly_or_through_a_trusted_proxy(demo_template:
     assert "Strict-Transport-Security" not in proxied.get("/", headers={"X-Forwarded-Proto": "http"}).headers
 
 
-DOCUMENTED_ORDER = ["format", "result", "class", "reasons", "checked_on", "stamp", "key", "batch", "recall"]
+DOCUMENTED_ORDER = ["format", "result", "class", "reasons", "checked_on", "stamp", "key", "batch", "recall", "ocop"]
 
 
 def test_json_answers_keep_the_documented_key_order(site: Site) -> None:

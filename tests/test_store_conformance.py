@@ -668,6 +668,7 @@ def filled(store: Store, key: Ed25519PrivateKey) -> SignedBatchRecord:
     store.add_statements([statement("a" * 64, "endorsement", subject="dien-bien/HTX-1", version=1),
                           statement("b" * 64, "recall", subject=digest)])
     store.mark_published("https://hub.example.vn", [digest, "a" * 64])
+    store.add_trust_root(1, '{"payload":"e30="}')
     return signed
 
 
@@ -698,6 +699,7 @@ def behaviour(store: Store, signed: SignedBatchRecord) -> dict[str, Any]:
         "day key": store.day_key(DAY, never),
         "statements": [item._replace(accepted_at="") for item in store.statements()],
         "published": store.published("https://hub.example.vn"),
+        "trust root": store.trust_root(),
         "table counts": {table: store.table_count(table) for table in TABLES},
     }
 
@@ -976,3 +978,14 @@ def test_published_items_are_remembered_per_hub(store: Store) -> None:
     store.mark_published("https://b.example.vn", [])
     assert store.published("https://a.example.vn") == {"x", "y", "z"}
     assert store.published("https://b.example.vn") == set()
+
+
+def test_the_newest_trust_root_is_the_one_in_use_and_each_version_is_kept_once(store: Store) -> None:
+    assert store.trust_root() is None
+    generation = store.setting("trust_generation")
+    store.add_trust_root(2, "two")
+    store.add_trust_root(1, "one")
+    assert store.trust_root() == "two" and store.setting("trust_generation") != generation
+    with pytest.raises(StoreError):
+        store.add_trust_root(2, "another two")
+    assert store.trust_root() == "two"

@@ -8,7 +8,7 @@ import datetime as dt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from keys.keyfile import key_id
-from stamps.trust.envelope import Statement
+from stamps.trust.envelope import Statement, sign
 from stamps.trust.root import Office, TrustRoot, make_root, sign_root
 from stamps.trust.statements import EndorsedKey, EndorsedProduct, Endorsement, ProducerIdentity, timestamp
 
@@ -41,14 +41,14 @@ class Chain:
                                    expires=EXPIRES), [self.national])
 
     def endorsement(self, *, version: int = 1, stars: int = 4, office: str = "province", producer: dict | None = None,
-                    key_until: dt.date = dt.date(2028, 12, 1)) -> Statement:
+                    key_until: dt.date = dt.date(2028, 12, 1), product: tuple[str, str] = ("Mật ong hoa Ban", "OCOP-DB-2026-017"),
+                    product_until: dt.date = dt.date(2029, 3, 14), key: Ed25519PrivateKey | None = None,
+                    key_from: dt.date = dt.date(2026, 11, 30)) -> Statement:
         level = "national" if stars == 5 else "province"
-        product = EndorsedProduct("Mật ong hoa Ban", "OCOP-DB-2026-017", stars, level, "QĐ 1234/QĐ-UBND",
-                                  dt.date(2026, 3, 15), dt.date(2029, 3, 14))
+        endorsed = EndorsedProduct(*product, stars, level, "QĐ 1234/QĐ-UBND", dt.date(2026, 3, 15), product_until)
         signer = self.province if office == "province" else self.central
         endorsement = Endorsement("dien-bien" if office == "province" else "trung-uong", "HTX-MP-01", version,
                                   timestamp(dt.datetime(2026, 11, 30, 9, tzinfo=dt.timezone.utc)),
                                   ProducerIdentity.of(producer or PRODUCER),
-                                  (EndorsedKey(self.producer.public_key(), dt.date(2026, 11, 30), key_until),), (product,))
-        from stamps.trust.envelope import sign
+                                  (EndorsedKey((key or self.producer).public_key(), key_from, key_until),), (endorsed,))
         return sign("endorsement", endorsement.body(), signer)

@@ -27,6 +27,7 @@ from stamps import registry
 from stamps.scans import NO_HISTORY, ScanHistory
 from stamps.present import Lang
 from stamps.batch_record import StoredBatch
+from stamps.trust.chain import Attestation
 from stamps.verify import Result, Verification
 from verify_server.clients import client_hint, client_of, network_of
 from verify_server.i18n import choose_language
@@ -174,7 +175,7 @@ def _result_html(verification: Verification, history: ScanHistory, lang: Lang, h
     batch = verification.batch
 
     def render(markers: tuple[str, ...]) -> str:
-        record_head, record_facts = _record_html(batch, lang)
+        record_head, record_facts = _record_html(batch, verification.ocop, lang)
         return render_template("result.html", lang=lang, host=markers[0], page=result_page(verification, lang),
                                unit=unit.with_values(markers[1:]), record_head=record_head, record_facts=record_facts)
 
@@ -209,17 +210,18 @@ def _compact(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def _record_html(batch: StoredBatch | None, lang: Lang) -> tuple[Markup, Markup]:
-    """The record's heading and facts as HTML, rendered once per batch and language (a signed record never changes)."""
+def _record_html(batch: StoredBatch | None, ocop: Attestation | None, lang: Lang) -> tuple[Markup, Markup]:
+    """The record's heading and facts as HTML, rendered once per batch, attestation and language (its only inputs:
+    a signed record never changes)."""
     if batch is None:
         return Markup(), Markup()
 
     def render() -> tuple[Markup, Markup]:
-        view = record_view(batch.record, lang, _image_url(batch))
+        view = record_view(batch.record, lang, _image_url(batch), ocop)
         template = "record.html"
         return get_template_attribute(template, "head")(view, lang), get_template_attribute(template, "facts")(view, lang)
 
-    html: tuple[Markup, Markup] = _kept("ocop_record_html", (batch.digest, lang), render)
+    html: tuple[Markup, Markup] = _kept("ocop_record_html", (batch.digest, ocop, lang), render)
     return html
 
 

@@ -10,9 +10,10 @@ import dataclasses
 import itertools
 from typing import Any, Hashable, Iterable, NamedTuple
 
-from stamps.present import (LABELS, RECALL_KINDS, VIETNAM_TIME, Fact, Lang, fact, headline_reason, key_fact, pick,
-                            record_facts, verdict_title, vn_date)
+from stamps.present import (LABELS, NOT_ATTESTED, RECALL_KINDS, VIETNAM_TIME, Fact, Lang, fact, headline_reason, key_fact, pick,
+                            record_facts, shown_stars, verdict_title, vn_date)
 from stamps.scans import ScanHistory
+from stamps.trust.chain import Attestation
 from stamps.verify import Reason, Result, Verification
 from verify_server.i18n import LEADS, REPORT_ADVICE, WARNING_LEADS, text
 
@@ -49,6 +50,7 @@ class RecordView:
     stars: int | None
     image_url: str | None
     facts: tuple[FactGroup, ...]
+    stars_note: str | None = None  # said beside stars no OCOP office attests
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,7 +104,7 @@ def page_key(verification: Verification, lang: Lang) -> Hashable:
     key, batch = verification.key, verification.batch
     return (verification.result, verification.reasons, verification.checked_on, _unit_proven(verification), lang,
             (key.key_id, key.label, key.status, key.reason) if key else None,
-            (batch.signed.digest, _recall_key(batch.recall)) if batch else None)
+            (batch.signed.digest, _recall_key(batch.recall)) if batch else None, verification.ocop)
 
 
 def result_page(verification: Verification, lang: Lang) -> ResultPage:
@@ -130,11 +132,14 @@ def unit_lines(verification: Verification, history: ScanHistory, lang: Lang) -> 
     return UnitLines(str(verification.stamp.serial), _scan_notices(verification, history, lang))
 
 
-def record_view(record: dict[str, Any], lang: Lang, image_url: str | None) -> RecordView:
-    """The signed record as the page shows it: product heading, stars, then labelled facts."""
+def record_view(record: dict[str, Any], lang: Lang, image_url: str | None, ocop: Attestation | None) -> RecordView:
+    """The signed record as the page shows it: product heading, stars (attested, or self-declared and so labelled),
+    then labelled facts."""
     product = record["product"]
-    facts = [line for line in record_facts(record, lang) if line.key != "product"]  # the heading names it
-    return RecordView(product["name"], product.get("ocop_stars"), image_url, _grouped(facts))
+    facts = [line for line in record_facts(record, lang, ocop) if line.key != "product"]  # the heading names it
+    stars = shown_stars(product, ocop)
+    attested = bool(ocop and ocop.attested)
+    return RecordView(product["name"], stars, image_url, _grouped(facts), None if attested or stars is None else pick(NOT_ATTESTED, lang))
 
 
 def _recall_key(recall: dict[str, str] | None) -> tuple[tuple[str, str], ...] | None:

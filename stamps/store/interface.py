@@ -24,7 +24,8 @@ RecordChange = tuple[dict[str, Any], dict[str, Any]]  # a record row's new colum
 
 # Every table, in the order a copy fills them (each after the tables it refers to).
 TABLES = ("settings", "producers", "farm_areas", "products", "batches", "serial_ranges", "range_writes", "recalls",
-          "trusted_keys", "scans", "scan_counts", "unit_sources", "scan_keys", "statements", "publications")
+          "trusted_keys", "scans", "scan_counts", "unit_sources", "scan_keys", "statements", "publications",
+          "trust_roots")
 # The tables whose rows change after they are written (a record edited, a key retired or revoked, a range's files
 # written), by the columns that name a row: a repeated copy brings their changes over (load_rows(replace=True)).
 CHANGING_TABLES = {"settings": ("name",), "producers": ("id",), "farm_areas": ("id",), "products": ("id",),
@@ -157,6 +158,14 @@ class Store(Protocol):
         ...
 
     def statement(self, statement_hash: str) -> StoredStatement | None: ...
+
+    def trust_root(self) -> str | None:
+        """The newest trust root kept (its canonical text), or None."""
+        ...
+
+    def add_trust_root(self, version: int, body: str) -> None:
+        """Keep a trust root; one per version (StoreError for a version already kept)."""
+        ...
 
     def mark_published(self, hub: str, items: Sequence[str]) -> None:
         """Remember that *hub* holds these items (statement hashes or batch digests)."""

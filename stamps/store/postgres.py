@@ -169,7 +169,15 @@ _STATEMENTS_DDL = (
     'CREATE INDEX statements_subject ON statements (subject, kind)',
     'CREATE TABLE publications (hub TEXT COLLATE "C" NOT NULL, item TEXT COLLATE "C" NOT NULL, sent_at TEXT NOT NULL, '
     'PRIMARY KEY (hub, item))',
+    'CREATE TABLE trust_roots (version BIGINT PRIMARY KEY, body TEXT NOT NULL, installed_at TEXT NOT NULL)',
     """CREATE CONSTRAINT TRIGGER statements_changed AFTER INSERT OR UPDATE OR DELETE ON statements
+       DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ocop_changed()""",
+    # As SQLite's: a kept endorsement or revocation, and the trust root, move trust_generation.
+    """CREATE TRIGGER statements_trust AFTER INSERT ON statements FOR EACH ROW
+       WHEN (NEW.kind IN ('endorsement', 'revocation')) EXECUTE FUNCTION ocop_trust_generation()""",
+    """CREATE TRIGGER trust_roots_generation AFTER INSERT ON trust_roots FOR EACH ROW
+       EXECUTE FUNCTION ocop_trust_generation()""",
+    """CREATE CONSTRAINT TRIGGER trust_roots_changed AFTER INSERT OR UPDATE OR DELETE ON trust_roots
        DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ocop_changed()""",
 )
 
@@ -181,7 +189,7 @@ _KEYS = {"settings": ("name",), "producers": ("id",), "farm_areas": ("id",), "pr
          "batches": ("digest",), "serial_ranges": ("id",), "range_writes": ("range_id",), "recalls": ("batch_digest",),
          "trusted_keys": ("key_id",), "scans": ("id", "scanned_at"), "scan_counts": ("digest_prefix", "serial"),
          "unit_sources": ("digest_prefix", "serial", "day", "source"), "scan_keys": ("day",), "statements": ("seq",),
-         "publications": ("hub", "item")}
+         "publications": ("hub", "item"), "trust_roots": ("version",)}
 _IDENTITY_TABLES = frozenset({"producers", "farm_areas", "products", "serial_ranges", "scans", "statements"})
 assert set(_KEYS) == set(TABLES)
 
@@ -794,6 +802,17 @@ class PostgresStore:
     def statement(self, statement_hash: str) -> StoredStatement | None:
         rows = self._rows(f"SELECT {STATEMENT_COLUMNS} FROM statements WHERE hash = %s", [statement_hash])
         return StoredStatement(*rows[0]) if rows else None
+
+    @_driver_errors
+    def trust_root(self) -> str | None:
+        rows = self._rows("SELECT body FROM trust_roots ORDER BY version DESC LIMIT 1")
+        return str(rows[0][0]) if rows else None
+
+    @_driver_errors
+    def add_trust_root(self, version: int, body: str) -> None:
+        with self._transaction() as connection:
+            connection.execute("INSERT INTO trust_roots (version, body, installed_at) VALUES (%s, %s, %s)",
+                               [version, body, utc_now()])
 
     @_driver_errors
     def mark_published(self, hub: str, items: Sequence[str]) -> None:

@@ -98,6 +98,9 @@ class AddColumn(NamedTuple):
             connection.execute(f"ALTER TABLE {self.table} ADD COLUMN {self.column} {self.definition}")
 
 
+_BUMP_TRUST_GENERATION = """INSERT OR IGNORE INTO settings (name, value) VALUES ('trust_generation', '0');
+            UPDATE settings SET value = CAST(value AS INTEGER) + 1 WHERE name = 'trust_generation';"""
+
 _MIGRATIONS: tuple[tuple[str | AddColumn, ...], ...] = (
     # 1: a unit's scan history in one row, so a stamp photocopied and scanned 100,000 times answers as fast as a new
     # one. The trigger counts each counted scan in the statement that inserts it (the log is only appended to); the
@@ -157,7 +160,19 @@ _MIGRATIONS: tuple[tuple[str | AddColumn, ...], ...] = (
             subject TEXT NOT NULL, version INTEGER NOT NULL, body TEXT NOT NULL, accepted_at TEXT NOT NULL)""",
      "CREATE INDEX IF NOT EXISTS statements_subject ON statements (subject, kind)",
      """CREATE TABLE IF NOT EXISTS publications (
-            hub TEXT NOT NULL, item TEXT NOT NULL, sent_at TEXT NOT NULL, PRIMARY KEY (hub, item)) WITHOUT ROWID"""),
+            hub TEXT NOT NULL, item TEXT NOT NULL, sent_at TEXT NOT NULL, PRIMARY KEY (hub, item)) WITHOUT ROWID""",
+     # trust_roots keeps every trust root the instance held (stamps/trust/state.py), the newest version in use.
+     """CREATE TABLE IF NOT EXISTS trust_roots (
+            version INTEGER PRIMARY KEY, body TEXT NOT NULL, installed_at TEXT NOT NULL)""",
+     # What a verifier's keyring is built from moves trust_generation too: a kept endorsement or revocation, and a
+     # trust root.
+     f"""CREATE TRIGGER IF NOT EXISTS statements_trust AFTER INSERT ON statements
+         WHEN NEW.kind IN ('endorsement', 'revocation') BEGIN
+            {_BUMP_TRUST_GENERATION}
+        END""",
+     f"""CREATE TRIGGER IF NOT EXISTS trust_roots_insert AFTER INSERT ON trust_roots BEGIN
+            {_BUMP_TRUST_GENERATION}
+        END"""),
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -409,11 +424,10 @@ class SQLiteStore:
     def add_statements(self, statements: Sequence[StoredStatement]) -> int:
         now = utc_now()
         with self.transaction():
-            before = self.db.conn.total_changes
-            self.db.conn.executemany(
+            cursor = self.db.conn.executemany(  # its rowcount: the rows inserted, summed (triggers' rows not counted)
                 "INSERT OR IGNORE INTO statements (hash, kind, signer, subject, version, body, accepted_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)", [(*statement[:6], now) for statement in statements])
-            return self.db.conn.total_changes - before
+            return max(cursor.rowcount, 0)
 
     @_driver_errors
     def statements(self, kinds: Sequence[str] = (), *, after: int = 0, subject: str | None = None) -> list[StoredStatement]:
@@ -433,6 +447,16 @@ class SQLiteStore:
     def statement(self, statement_hash: str) -> StoredStatement | None:
         row = self._one(f"SELECT {STATEMENT_COLUMNS} FROM statements WHERE hash = ?", [statement_hash])
         return StoredStatement(*row) if row else None
+
+    @_driver_errors
+    def trust_root(self) -> str | None:
+        row = self._one("SELECT body FROM trust_roots ORDER BY version DESC LIMIT 1")
+        return row[0] if row else None
+
+    @_driver_errors
+    def add_trust_root(self, version: int, body: str) -> None:
+        with self.transaction():
+            self._run("INSERT INTO trust_roots (version, body, installed_at) VALUES (?, ?, ?)", [version, body, utc_now()])
 
     @_driver_errors
     def mark_published(self, hub: str, items: Sequence[str]) -> None:

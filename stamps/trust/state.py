@@ -1,7 +1,7 @@
 """An instance's place in the trust chain: the trust root it holds (rollback-protected) and its chain.
 
-The trust root is kept in the store's settings as its canonical bytes; a new
-one replaces it only through :meth:`TrustRoot.accept_update`. An instance
+The store keeps every trust root the instance held, as canonical bytes; a new
+one is added only through :meth:`TrustRoot.accept_update` of the newest. An instance
 without one is a single cooperative's: its own trust store decides, and its
 stars are shown as not attested.
 """
@@ -12,12 +12,9 @@ from stamps.store import Store
 from stamps.trust.chain import CHAIN_KINDS, TrustChain
 from stamps.trust.root import TrustRoot
 
-ROOT_SETTING = "trust_root"
-
-
 def current_root(store: Store) -> TrustRoot | None:
     """The trust root this instance holds, or None (a single cooperative's instance)."""
-    text = store.setting(ROOT_SETTING)
+    text = store.trust_root()
     return TrustRoot.load(text.encode("utf-8")) if text else None
 
 
@@ -27,7 +24,7 @@ def install_root(store: Store, root: TrustRoot) -> TrustRoot:
         held = current_root(store)
         accepted = held.accept_update(root) if held else root
         if held is None or accepted is not held:
-            store.set_setting(ROOT_SETTING, accepted.canonical.decode("utf-8"))
+            store.add_trust_root(accepted.version, accepted.canonical.decode("utf-8"))
         return accepted
 
 
