@@ -49,6 +49,7 @@ def loading_modules() -> Iterator[None]:
 _SIGINT_BEFORE_LOADING = _quiet_ctrl_c()  # until the module is defined (its last lines): Ctrl-C exits quietly meanwhile
 with loading_modules():  # first thing: loading what every command needs takes a noticeable moment
     import csv
+    import datetime as dt
     import io
     import json
     import re
@@ -71,6 +72,7 @@ with loading_modules():  # first thing: loading what every command needs takes a
     from stamps.batch_record import StoredBatch
     from stamps.scanlog import DEFAULT_COPY_THRESHOLD, DEFAULT_RATE_LIMIT_PER_MINUTE
     from stamps.store import DATABASE_ENV, MAX_RECORD_ID, Store
+    from stamps.verify import Verification
 # The web stack (Flask, Werkzeug, Jinja, gunicorn) and the printing stack (reportlab, zxing-cpp, Pillow) are
 # imported inside the commands that use them (serve, demo, issue), under loading_modules() too, so every other
 # command starts without them.
@@ -645,18 +647,88 @@ def load_key(instance: Instance, key_id: str) -> Ed25519PrivateKey:
 @click.argument("code")
 @click.option("--json", "as_json", is_flag=True, help="Print the stable JSON shape instead of text.")
 @click.option("--today", "today_text", metavar="DATE", help="Check dates as of this day (default: today).")
+@click.option("--bundle", "bundle_file", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="Verify with an inspector's bundle alone (from 'bundle fetch'), not with this instance.")
+@click.option("--trust-root", "trust_root_file", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="With --bundle: the national trust root to pin on first use.")
 @click.pass_context
-def verify(ctx: click.Context, code: str, as_json: bool, today_text: str | None) -> None:
-    """Verify a stamp code or URL offline. Exit 0 genuine, 3 warning, 4 invalid."""
+def verify(ctx: click.Context, code: str, as_json: bool, today_text: str | None, bundle_file: Path | None,
+           trust_root_file: Path | None) -> None:
+    """Verify a stamp code or URL offline. Exit 0 genuine, 3 warning (or a stale bundle), 4 invalid."""
     today = validation.date(today_text, "--today", required=False)
-    instance = open_instance(ctx, read_only=True)
-    verifier = instance.verifier()
-    outcome = verifier.verify(code, today=today)
+    if bundle_file is None:
+        outcome = open_instance(ctx, read_only=True).verifier().verify(code, today=today)
+        _print_verification(ctx, outcome, as_json)
+    from stamps.trust.inspector import verify_with_bundle
+    outcome, opened = verify_with_bundle(_file_bytes(bundle_file), code, trust_root=_read_bytes(trust_root_file),
+                                         today=today, now=dt.datetime.now(dt.timezone.utc))
+    _print_verification(ctx, outcome, as_json, {**opened.bundle.info(), "stale": opened.stale})
+
+
+def _print_verification(ctx: click.Context, outcome: Verification, as_json: bool, bundle: dict[str, Any] | None = None) -> NoReturn:
+    """Print a verification (with the bundle it used) and exit with its class's code (a stale bundle: at least 3)."""
     if as_json:
-        click.echo(json.dumps(outcome.to_json(), ensure_ascii=False, indent=2))  # the documented key order
+        body = outcome.to_json() | ({"bundle": bundle} if bundle else {})
+        click.echo(json.dumps(body, ensure_ascii=False, indent=2))  # the documented key order
     else:
         click.echo(text_report(outcome))
-    ctx.exit(EXIT_CODES[outcome.result.outcome])
+        if bundle:
+            click.echo(bundle_text(bundle))
+    code = EXIT_CODES[outcome.result.outcome]
+    ctx.exit(max(code, EXIT_CODES["warning"]) if bundle and bundle["stale"] and code == 0 else code)
+
+
+def bundle_text(bundle: dict[str, Any]) -> str:
+    line = (f"Bundle from {bundle['hub']}, data as of {bundle['as_of']} (version {bundle['version']}, "
+            f"trust root version {bundle['trust_root_version']}).")
+    if bundle["stale"]:
+        line += f" WARNING: the bundle expired on {bundle['expires']}; fetch a fresh one ('ocop-stamps bundle fetch')."
+    return line
+
+
+def _read_bytes(path: Path | None) -> bytes | None:
+    return None if path is None else _file_bytes(path)
+
+
+def _file_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise StampError(f"Cannot read {path}: {error.strerror}.") from None
+
+
+@cli.group("bundle")
+def bundle_group() -> None:
+    """Inspectors' bundles: everything to verify codes with no network, signed by a hub."""
+
+
+@bundle_group.command("fetch")
+@click.option("--hub", "hub_url", required=True, metavar="URL", help="The hub's address, e.g. https://truyxuat.dienbien.gov.vn")
+@click.option("--province", help="Only this province's producers (as the hub writes it, e.g. 'Điện Biên').")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), required=True, help="Where to save the bundle.")
+@click.option("--trust-root", "trust_root_file", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="The national trust root to pin on first use (from the OCOP office).")
+def bundle_fetch(hub_url: str, province: str | None, out: Path, trust_root_file: Path | None) -> None:
+    """Download and check the hub's newest bundle; a bundle older than one already seen is refused."""
+    from stamps.trust.inspector import fetch_bundle
+    opened = fetch_bundle(hub_url, out, province=province, trust_root=_read_bytes(trust_root_file),
+                          now=dt.datetime.now(dt.timezone.utc))
+    click.echo(f"Saved {out}. " + bundle_text({**opened.bundle.info(), "stale": opened.stale}))
+
+
+@bundle_group.command("sign")
+@click.option("--province", help="Only this province's producers (default: all).")
+@click.option("--with-records", is_flag=True, help="Include every signed batch record (larger; shows origins offline).")
+@click.option("--valid-days", type=click.IntRange(1, 90), default=7, show_default=True, help="Days until the bundle is stale.")
+@click.pass_context
+def bundle_sign(ctx: click.Context, province: str | None, with_records: bool, valid_days: int) -> None:
+    """Sign a bundle of this hub's data with this instance's key (a hub key of the trust root) for the hub to serve."""
+    from stamps.trust.bundle import sign_bundle
+    instance = open_instance(ctx)
+    signed = sign_bundle(instance.store, instance.signing_key(passphrase()), now=dt.datetime.now(dt.timezone.utc),
+                         province=province, with_records=with_records, valid_days=valid_days)
+    click.echo(f"Signed bundle version {signed.version} as of {signed.as_of}, valid until {signed.expires} "
+               f"({len(signed.chain.endorsed)} endorsements, {len(signed.batches)} batch records); the hub now serves it.")
 
 
 @cli.group()

@@ -669,6 +669,7 @@ def filled(store: Store, key: Ed25519PrivateKey) -> SignedBatchRecord:
                           statement("b" * 64, "recall", subject=digest)])
     store.mark_published("https://hub.example.vn", [digest, "a" * 64])
     store.add_trust_root(1, '{"payload":"e30="}')
+    store.add_bundle("", "2026-12-01T08:00:00Z", '{"bundle":1}')
     return signed
 
 
@@ -700,6 +701,7 @@ def behaviour(store: Store, signed: SignedBatchRecord) -> dict[str, Any]:
         "statements": [item._replace(accepted_at="") for item in store.statements()],
         "published": store.published("https://hub.example.vn"),
         "trust root": store.trust_root(),
+        "bundle": store.bundle(""),
         "table counts": {table: store.table_count(table) for table in TABLES},
     }
 
@@ -989,3 +991,11 @@ def test_the_newest_trust_root_is_the_one_in_use_and_each_version_is_kept_once(s
     with pytest.raises(StoreError):
         store.add_trust_root(2, "another two")
     assert store.trust_root() == "two"
+
+
+def test_the_newest_bundle_of_a_scope_is_served_and_older_ones_dropped(store: Store) -> None:
+    store.add_bundle("", "2026-12-01T08:00:00Z", "first")
+    store.add_bundle("Điện Biên", "2026-12-01T09:00:00Z", "province")
+    store.add_bundle("", "2026-12-02T08:00:00Z", "second")
+    assert (store.bundle(""), store.bundle("Điện Biên"), store.bundle("Quảng Ninh")) == ("second", "province", None)
+    assert store.table_count("bundles") == 2

@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from keys.keyfile import key_id
 from stamps.trust.envelope import Statement, sign
-from stamps.trust.root import Office, TrustRoot, make_root, sign_root
+from stamps.trust.root import Hub, Office, TrustRoot, make_root, sign_root
 from stamps.trust.statements import EndorsedKey, EndorsedProduct, Endorsement, ProducerIdentity, timestamp
 
 PRODUCER = {"name": "HTX Nông nghiệp Mường Phăng", "kind": "cooperative", "province": "Điện Biên",
@@ -28,6 +28,7 @@ class Chain:
     province: Ed25519PrivateKey = dataclasses.field(default_factory=lambda: seed_key(2))
     central: Ed25519PrivateKey = dataclasses.field(default_factory=lambda: seed_key(3))
     producer: Ed25519PrivateKey = dataclasses.field(default_factory=lambda: seed_key(4))
+    hub: Ed25519PrivateKey = dataclasses.field(default_factory=lambda: seed_key(5))
 
     def offices(self) -> list[tuple[Office, list]]:
         window = (dt.date(2026, 1, 1), dt.date(2030, 12, 31))
@@ -37,8 +38,10 @@ class Chain:
                         (key_id(self.central.public_key()),), *window), [self.central.public_key()])]
 
     def root(self, version: int = 1) -> TrustRoot:
-        return sign_root(make_root(national=[self.national.public_key()], offices=self.offices(), version=version,
-                                   expires=EXPIRES), [self.national])
+        hub = Hub("hub-dien-bien", "Cổng truy xuất tỉnh Điện Biên", "https://truyxuat.example.vn",
+                  (key_id(self.hub.public_key()),))
+        return sign_root(make_root(national=[self.national.public_key()], offices=self.offices(),
+                                   hubs=[(hub, [self.hub.public_key()])], version=version, expires=EXPIRES), [self.national])
 
     def endorsement(self, *, version: int = 1, stars: int = 4, office: str = "province", producer: dict | None = None,
                     key_until: dt.date = dt.date(2028, 12, 1), product: tuple[str, str] = ("Mật ong hoa Ban", "OCOP-DB-2026-017"),

@@ -27,6 +27,7 @@ from stamps import registry
 from stamps.scans import NO_HISTORY, ScanHistory
 from stamps.present import Lang
 from stamps.batch_record import StoredBatch
+from stamps.trust.bundle import served_bundle
 from stamps.trust.chain import Attestation
 from stamps.verify import Result, Verification
 from verify_server.clients import client_hint, client_of, network_of
@@ -39,6 +40,7 @@ from verify_server.view import page_key, record_view, result_page, unit_lines
 MAX_CODE_LENGTH = 2048
 RECORD_CACHE_SIZE = 1024
 TRUST_LIST_FORMAT = "ocop-trust-list/1"
+BUNDLE_MAX_AGE = 300  # a bundle is signed daily or so; proxies may keep it five minutes
 HTML = "text/html; charset=utf-8"
 JSON_TYPE = "application/json"
 _HOST = re.compile(r"[a-z0-9.-]{1,253}(:[0-9]{1,5})?|\[[0-9a-f:.]{2,45}\](:[0-9]{1,5})?")
@@ -92,6 +94,18 @@ def trust_list() -> Any:
     """The trusted public keys, JWK-shaped (RFC 8037 OKP / Ed25519), with their ids and statuses."""
     keys = runtime().instance().trust.all()
     return cache_for(jsonify({"format": TRUST_LIST_FORMAT, "keys": [_jwk(key) for key in keys]}), KEYS_MAX_AGE)
+
+
+@blueprint.get("/api/v1/bundle")
+def bundle() -> Any:
+    """The newest inspectors' bundle the hub operator signed (``?province=`` for one province's), as it was signed."""
+    body = served_bundle(runtime().instance().store, request.args.get("province", ""))
+    if body is None:
+        response = jsonify({"error": "no_bundle", "message": "No bundle has been signed for this scope on this verifier.",
+                            "message_vi": "Hệ thống chưa có gói dữ liệu kiểm tra cho phạm vi này."})
+        response.status_code = 404
+        return response
+    return Response(body, 200, [("Cache-Control", cache_control(BUNDLE_MAX_AGE))], content_type=JSON_TYPE)
 
 
 @blueprint.get("/img/<string:sha256>")

@@ -25,7 +25,7 @@ RecordChange = tuple[dict[str, Any], dict[str, Any]]  # a record row's new colum
 # Every table, in the order a copy fills them (each after the tables it refers to).
 TABLES = ("settings", "producers", "farm_areas", "products", "batches", "serial_ranges", "range_writes", "recalls",
           "trusted_keys", "scans", "scan_counts", "unit_sources", "scan_keys", "statements", "publications",
-          "trust_roots")
+          "trust_roots", "bundles")
 # The tables whose rows change after they are written (a record edited, a key retired or revoked, a range's files
 # written), by the columns that name a row: a repeated copy brings their changes over (load_rows(replace=True)).
 CHANGING_TABLES = {"settings": ("name",), "producers": ("id",), "farm_areas": ("id",), "products": ("id",),
@@ -165,6 +165,14 @@ class Store(Protocol):
 
     def add_trust_root(self, version: int, body: str) -> None:
         """Keep a trust root; one per version (StoreError for a version already kept)."""
+        ...
+
+    def add_bundle(self, scope: str, as_of: str, body: str) -> None:
+        """Keep a signed inspectors' bundle for *scope* ('' for all provinces), dropping that scope's older ones."""
+        ...
+
+    def bundle(self, scope: str) -> str | None:
+        """The newest bundle kept for *scope*, or None."""
         ...
 
     def mark_published(self, hub: str, items: Sequence[str]) -> None:

@@ -170,6 +170,8 @@ _STATEMENTS_DDL = (
     'CREATE TABLE publications (hub TEXT COLLATE "C" NOT NULL, item TEXT COLLATE "C" NOT NULL, sent_at TEXT NOT NULL, '
     'PRIMARY KEY (hub, item))',
     'CREATE TABLE trust_roots (version BIGINT PRIMARY KEY, body TEXT NOT NULL, installed_at TEXT NOT NULL)',
+    'CREATE TABLE bundles (scope TEXT COLLATE "C" NOT NULL, as_of TEXT COLLATE "C" NOT NULL, body TEXT NOT NULL, '
+    'PRIMARY KEY (scope, as_of))',
     """CREATE CONSTRAINT TRIGGER statements_changed AFTER INSERT OR UPDATE OR DELETE ON statements
        DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ocop_changed()""",
     # As SQLite's: a kept endorsement or revocation, and the trust root, move trust_generation.
@@ -189,7 +191,8 @@ _KEYS = {"settings": ("name",), "producers": ("id",), "farm_areas": ("id",), "pr
          "batches": ("digest",), "serial_ranges": ("id",), "range_writes": ("range_id",), "recalls": ("batch_digest",),
          "trusted_keys": ("key_id",), "scans": ("id", "scanned_at"), "scan_counts": ("digest_prefix", "serial"),
          "unit_sources": ("digest_prefix", "serial", "day", "source"), "scan_keys": ("day",), "statements": ("seq",),
-         "publications": ("hub", "item"), "trust_roots": ("version",)}
+         "publications": ("hub", "item"), "trust_roots": ("version",),
+         "bundles": ("scope", "as_of")}
 _IDENTITY_TABLES = frozenset({"producers", "farm_areas", "products", "serial_ranges", "scans", "statements"})
 assert set(_KEYS) == set(TABLES)
 
@@ -813,6 +816,18 @@ class PostgresStore:
         with self._transaction() as connection:
             connection.execute("INSERT INTO trust_roots (version, body, installed_at) VALUES (%s, %s, %s)",
                                [version, body, utc_now()])
+
+    @_driver_errors
+    def add_bundle(self, scope: str, as_of: str, body: str) -> None:
+        with self._transaction() as connection:
+            connection.execute("INSERT INTO bundles (scope, as_of, body) VALUES (%s, %s, %s) ON CONFLICT (scope, as_of) "
+                               "DO UPDATE SET body = excluded.body", [scope, as_of, body])
+            connection.execute("DELETE FROM bundles WHERE scope = %s AND as_of < %s", [scope, as_of])
+
+    @_driver_errors
+    def bundle(self, scope: str) -> str | None:
+        rows = self._rows("SELECT body FROM bundles WHERE scope = %s ORDER BY as_of DESC LIMIT 1", [scope])
+        return str(rows[0][0]) if rows else None
 
     @_driver_errors
     def mark_published(self, hub: str, items: Sequence[str]) -> None:

@@ -164,6 +164,9 @@ _MIGRATIONS: tuple[tuple[str | AddColumn, ...], ...] = (
      # trust_roots keeps every trust root the instance held (stamps/trust/state.py), the newest version in use.
      """CREATE TABLE IF NOT EXISTS trust_roots (
             version INTEGER PRIMARY KEY, body TEXT NOT NULL, installed_at TEXT NOT NULL)""",
+     # bundles: the inspectors' bundles a hub operator signed (stamps/trust/bundle.py), per scope ('' or a province).
+     """CREATE TABLE IF NOT EXISTS bundles (
+            scope TEXT NOT NULL, as_of TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (scope, as_of))""",
      # What a verifier's keyring is built from moves trust_generation too: a kept endorsement or revocation, and a
      # trust root.
      f"""CREATE TRIGGER IF NOT EXISTS statements_trust AFTER INSERT ON statements
@@ -457,6 +460,17 @@ class SQLiteStore:
     def add_trust_root(self, version: int, body: str) -> None:
         with self.transaction():
             self._run("INSERT INTO trust_roots (version, body, installed_at) VALUES (?, ?, ?)", [version, body, utc_now()])
+
+    @_driver_errors
+    def add_bundle(self, scope: str, as_of: str, body: str) -> None:
+        with self.transaction():
+            self._run("INSERT OR REPLACE INTO bundles (scope, as_of, body) VALUES (?, ?, ?)", [scope, as_of, body])
+            self._run("DELETE FROM bundles WHERE scope = ? AND as_of < ?", [scope, as_of])
+
+    @_driver_errors
+    def bundle(self, scope: str) -> str | None:
+        row = self._one("SELECT body FROM bundles WHERE scope = ? ORDER BY as_of DESC LIMIT 1", [scope])
+        return row[0] if row else None
 
     @_driver_errors
     def mark_published(self, hub: str, items: Sequence[str]) -> None:

@@ -85,11 +85,14 @@ def sign(kind: str, body: dict[str, Any], private_key: Ed25519PrivateKey) -> Sta
     return Statement(kind, envelope.payload, signature.keyid, bytes.fromhex(signature.signature))
 
 
-def read(document: Any, *kinds: str) -> Statement:
-    """A statement of one of *kinds* from its envelope JSON (text, bytes or parsed); its signature is not yet checked."""
+def read(document: Any, *kinds: str, limit: int = MAX_STATEMENT_BYTES) -> Statement:
+    """A statement of one of *kinds* from its envelope JSON (text, bytes or parsed); its signature is not yet checked.
+
+    Text longer than *limit* is refused before it is parsed.
+    """
     if isinstance(document, (bytes, str)):
-        if len(document) > MAX_STATEMENT_BYTES:
-            raise TrustError(f"A statement may be at most {MAX_STATEMENT_BYTES} bytes.", code="too_large")
+        if len(document) > limit:
+            raise TrustError(f"A statement may be at most {limit:,} bytes.", code="too_large")
         try:
             document = json.loads(document)
         except ValueError:

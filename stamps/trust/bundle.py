@@ -1,0 +1,199 @@
+"""The inspector's bundle: what an inspector needs to verify codes with no network, signed by a hub of the trust root.
+
+A bundle is a DSSE statement of kind ``bundle`` whose body holds the trust
+root, the endorsements, revocations and recalls the hub holds (optionally for
+one province), optionally the signed batch records, an ``as_of`` time, an
+``expires`` time and a ``version`` (the hub's acceptance number of the newest
+statement in it). The hub operator signs it with a key the trust root lists
+under ``x-ocop-hubs`` (``ocop-stamps bundle sign``, on the operator's machine:
+the verifier holds no private key and only serves the newest one).
+
+Every item inside keeps its own signature and is checked again on reading:
+the hub's signature adds the time, the version and completeness, not trust in
+the items.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import unicodedata
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from keys.keyfile import key_id
+from keys.keyring import Keyring
+from stamps.batch_record import RecordSignatureError, SignedBatchRecord, StoredBatch
+from stamps.canonical import canonical_json
+from stamps.code import DIGEST_PREFIX_BYTES
+from stamps.errors import TrustError
+from stamps.registry import list_batches
+from stamps.store import Store
+from stamps.trust.chain import CHAIN_KINDS, TrustChain
+from stamps.trust.envelope import Statement, StoredStatement, read, sign
+from stamps.trust.root import TrustRoot
+from stamps.trust.state import current_root
+from stamps.trust.statements import Endorsement, Recall, timestamp
+from stamps.verify import Verifier
+
+BUNDLE_KINDS = (*CHAIN_KINDS, "recall")
+MAX_BUNDLE_BYTES = 512 * 1024 * 1024
+DEFAULT_VALID_DAYS = 7
+_FIELDS = {"hub", "version", "as_of", "expires", "trust_root", "statements", "batch_records"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Bundle:
+    """A read bundle: its hub's signature, its chain and every item checked."""
+
+    hub: str
+    version: int
+    as_of: str
+    expires: str
+    province: str | None
+    root: TrustRoot
+    chain: TrustChain
+    batches: dict[bytes, StoredBatch]
+
+    def is_stale(self, now: dt.datetime) -> bool:
+        return timestamp(now) > self.expires
+
+    def verifier(self) -> Verifier:
+        """A verifier over the bundle alone (its chain's keys, its batch records and recalls)."""
+        return Verifier(Keyring([]), self.batches.get, self.chain)
+
+    def info(self) -> dict[str, Any]:
+        return {"hub": self.hub, "version": self.version, "as_of": self.as_of, "expires": self.expires,
+                "province": self.province, "trust_root_version": self.root.version, "batch_records": len(self.batches)}
+
+
+def make_bundle(store: Store, root: TrustRoot, hub_key: Ed25519PrivateKey, *, now: dt.datetime,
+                province: str | None = None, with_records: bool = False, valid_days: int = DEFAULT_VALID_DAYS) -> Statement:
+    """Sign a bundle of what *store* holds (for one *province*, or all), as the hub whose key *hub_key* is."""
+    hub = root.hub_of_key(key_id(hub_key.public_key()))
+    if hub is None:
+        raise TrustError(f"Key {key_id(hub_key.public_key())} is not a hub key of trust root version {root.version}.",
+                         code="unknown_hub", hint="Ask the national root operator to list it under the hub, then install that root.")
+    statements = store.statements(BUNDLE_KINDS)
+    keys = _province_keys(statements, province)
+    chosen = [item for item in statements if _in_scope(item, keys)]
+    records = [batch.signed for batch in list_batches(store) if keys is None or batch.record.get("key_id") in keys] if with_records else []
+    body: dict[str, Any] = {
+        "hub": hub.id, "version": max((item.seq for item in statements), default=0), "as_of": timestamp(now),
+        "expires": timestamp(now + dt.timedelta(days=valid_days)), "trust_root": root.envelope.to_dict(),
+        "statements": [json.loads(item.body) for item in chosen], "batch_records": [signed.export() for signed in records]}
+    if province:
+        body["province"] = province
+    return sign("bundle", body, hub_key)
+
+
+def sign_bundle(store: Store, hub_key: Ed25519PrivateKey, *, now: dt.datetime, province: str | None = None,
+                with_records: bool = False, valid_days: int = DEFAULT_VALID_DAYS) -> Bundle:
+    """Sign a bundle of *store* (under the trust root it holds) and keep it there for the verifier to serve."""
+    root = current_root(store)
+    if root is None:
+        raise TrustError("This instance holds no trust root, so it is no hub.", code="no_trust_root",
+                         hint="Start the hub once with 'ocop-stamps serve --trust-root root.json'.")
+    statement = make_bundle(store, root, hub_key, now=now, province=province, with_records=with_records, valid_days=valid_days)
+    bundle, _ = read_bundle(statement.canonical, root)  # what an inspector will check, checked before it is served
+    store.add_bundle(province or "", bundle.as_of, statement.canonical.decode("utf-8"))
+    return bundle
+
+
+def served_bundle(store: Store, province: str) -> str | None:
+    """The newest signed bundle for *province* ('' for all), as signed."""
+    return store.bundle(unicodedata.normalize("NFC", province.strip()))
+
+
+def read_bundle(data: bytes, pinned: TrustRoot) -> tuple[Bundle, TrustRoot]:
+    """The bundle in *data*, checked against the trust root the reader already trusts (*pinned*), and the trust root
+    to trust from now on (the bundle's, when it is a valid update of *pinned*). TrustError when anything fails."""
+    statement = read(data, "bundle", limit=MAX_BUNDLE_BYTES)
+    body = statement.body
+    if not _FIELDS <= set(body) <= _FIELDS | {"province"}:
+        raise TrustError("The bundle's body lacks required parts or holds unknown ones.", code="malformed")
+    root = pinned.accept_update(TrustRoot.load(canonical_json(body["trust_root"])))
+    hub = root.signing_hub(statement)
+    if body["hub"] != hub.id:
+        raise TrustError(f"The bundle names hub {body['hub']!r} but is signed by {hub.id!r}.", code="wrong_signer")
+    stored = [_stored(item) for item in _list(body["statements"])]
+    chain = TrustChain.from_statements(root, [item for item in stored if item.kind in CHAIN_KINDS])
+    batches = _batches(_list(body["batch_records"]))
+    _apply_recalls(batches, [item for item in stored if item.kind == "recall"], root, chain)
+    return Bundle(str(body["hub"]), _whole(body["version"]), str(body["as_of"]), str(body["expires"]), body.get("province"),
+                  root, chain, batches), root
+
+
+def _province_keys(statements: list[StoredStatement], province: str | None) -> set[str] | None:
+    """The producer keys endorsed in *province* (None: every province)."""
+    if province is None:
+        return None
+    keys: set[str] = set()
+    for item in statements:
+        if item.kind == "endorsement":
+            endorsement = Endorsement.read(read(item.body, "endorsement"))
+            if endorsement.producer.province == province:
+                keys.update(key.key_id for key in endorsement.keys)
+    return keys
+
+
+def _in_scope(item: StoredStatement, keys: set[str] | None) -> bool:
+    """Endorsements of the province's producers, every revocation (few, and any may concern them), recalls by their keys or offices."""
+    if keys is None or item.kind == "revocation":
+        return True
+    if item.kind == "endorsement":
+        return bool({key.key_id for key in Endorsement.read(read(item.body, "endorsement")).keys} & keys)
+    return True
+
+
+def _stored(document: Any) -> StoredStatement:
+    statement = read(document, *BUNDLE_KINDS)
+    return StoredStatement(statement.hash, statement.kind, statement.signer, "", 0, statement.canonical.decode("utf-8"))
+
+
+def _batches(documents: list[Any]) -> dict[bytes, StoredBatch]:
+    batches = {}
+    for document in documents:
+        try:
+            signed = SignedBatchRecord.from_export(document)
+        except RecordSignatureError as error:
+            raise TrustError(f"A batch record in the bundle is damaged: {error.message}", code="malformed") from None
+        batches[signed.digest_prefix] = StoredBatch(signed, "bundle", 0, None)
+    return batches
+
+
+def _apply_recalls(batches: dict[bytes, StoredBatch], recalls: list[StoredStatement], root: TrustRoot, chain: TrustChain) -> None:
+    """Mark each recalled batch whose recall its own key or an office of the root signed; others are left out."""
+    keys = {key.key_id: key.public_key for key in chain.keyring()}
+    for item in recalls:
+        statement = read(item.body, "recall")
+        recall = Recall.read(statement)
+        batch = batches.get(bytes.fromhex(recall.batch_digest)[:DIGEST_PREFIX_BYTES])
+        if batch is None or batch.digest != recall.batch_digest:
+            continue
+        try:
+            if root.office_of_key(statement.signer):
+                root.signing_office(statement)
+            elif statement.signer == batch.record.get("key_id") and statement.signer in keys:
+                statement.verify_by(keys[statement.signer])
+            else:
+                continue
+        except TrustError:
+            continue
+        kind = "mandatory" if recall.mandatory else "voluntary"
+        batches[batch.signed.digest_prefix] = dataclasses.replace(
+            batch, recall={"kind": kind, "reason": recall.reason, "recalled_on": recall.recalled_on.isoformat()})
+
+
+def _list(value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise TrustError("The bundle's statements and batch records must be lists.", code="malformed")
+    return value
+
+
+def _whole(value: Any) -> int:
+    if not (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
+        raise TrustError("The bundle's version must be a whole number.", code="malformed")
+    return value

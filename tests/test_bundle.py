@@ -1,0 +1,199 @@
+"""The inspector's bundle: signed by a hub of the trust root, verified with no network, stale ones flagged, older ones
+refused, every item inside checked again."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+
+from stamps.demo import DEMO_PASSPHRASE
+from stamps.errors import TrustError
+from stamps.instance import Instance
+from stamps.trust.bundle import make_bundle, read_bundle, sign_bundle
+from stamps.trust.envelope import sign
+from stamps.trust.state import install_root
+from stamps.trust.statements import Recall, timestamp
+from stamps.verify import Result
+from test_verify_chain import Hub
+from trust_fixtures import Chain
+
+ROOT = Path(__file__).resolve().parents[1]
+NOW = dt.datetime.now(dt.timezone.utc)
+
+
+@pytest.fixture()
+def hub(demo: Any) -> Iterator[Hub]:
+    """The demo instance as a hub: a trust root listing a hub key, the demo producer endorsed."""
+    instance = Instance.open(demo.instance_root)
+    hub = Hub(instance, Chain(producer=instance.signing_key(DEMO_PASSPHRASE)), demo.batch.record)
+    install_root(instance.store, hub.chain.root())
+    hub.keep(hub.endorsement())
+    yield hub
+    instance.close()
+
+
+@pytest.fixture()
+def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The inspector's own state folder (pinned root, newest bundle seen), private to the test."""
+    folder = tmp_path / "inspector-state"
+    monkeypatch.setenv("OCOP_STAMPS_STATE_DIR", str(folder))
+    return folder
+
+
+def signed_bundle(hub: Hub, *, now: dt.datetime = NOW, **options: Any) -> bytes:
+    return make_bundle(hub.instance.store, hub.chain.root(), hub.chain.hub, now=now, **options).canonical
+
+
+def test_a_bundle_alone_verifies_a_code_with_attested_stars_and_its_recall(hub: Hub, code: Callable[[int], str]) -> None:
+    bundle, _ = read_bundle(signed_bundle(hub, with_records=True), hub.chain.root())
+    verification = bundle.verifier().verify(code(5))
+    assert verification.result is Result.GENUINE and verification.to_json()["ocop"]["attested"] is True
+
+
+@pytest.mark.parametrize("signer, result", [("producer", Result.RECALLED), ("province", Result.RECALLED),
+                                            ("hub", Result.GENUINE)])  # the hub's key is neither the batch's nor an office's
+def test_a_recall_counts_in_a_bundle_only_when_the_batch_key_or_an_office_signed_it(
+        hub: Hub, demo: Any, code: Callable[[int], str], signer: str, result: Result) -> None:
+    recall = Recall(demo.batch.digest, "Sai nhãn", signer == "province", dt.date.today(), timestamp(NOW))
+    hub.keep(sign("recall", recall.body(), getattr(hub.chain, signer)))
+    bundle, _ = read_bundle(signed_bundle(hub, with_records=True), hub.chain.root())
+    assert bundle.verifier().verify(code(5)).result is result
+
+
+def test_without_records_the_bundle_proves_the_signature_but_not_the_origin(hub: Hub, code: Callable[[int], str]) -> None:
+    bundle, _ = read_bundle(signed_bundle(hub), hub.chain.root())
+    assert bundle.verifier().verify(code(1)).result is Result.UNKNOWN_BATCH
+
+
+@pytest.mark.parametrize("change", ["flip a bit", "another hub key", "older trust root"])
+def test_a_bundle_that_does_not_hold_is_refused(hub: Hub, change: str) -> None:
+    data = signed_bundle(hub)
+    pinned = hub.chain.root()
+    if change == "flip a bit":
+        document = json.loads(data)
+        payload = bytearray(__import__("base64").b64decode(document["payload"]))
+        payload[len(payload) // 2] ^= 0x01
+        document["payload"] = __import__("base64").b64encode(bytes(payload)).decode()
+        data = json.dumps(document).encode()
+    elif change == "another hub key":
+        data = make_bundle(hub.instance.store, pinned, hub.chain.hub, now=NOW).canonical
+        pinned_other = Chain(hub=hub.chain.producer).root()  # a root where the hub key is another one
+        with pytest.raises(TrustError):
+            read_bundle(data, pinned_other)
+        return
+    else:
+        pinned = hub.chain.root(2)
+    with pytest.raises(TrustError):
+        read_bundle(data, pinned)
+
+
+def test_the_hub_serves_the_newest_bundle_it_was_given(hub: Hub, apps: Any) -> None:
+    client = apps().test_client()
+    assert client.get("/api/v1/bundle").status_code == 404
+    sign_bundle(hub.instance.store, hub.chain.hub, now=NOW - dt.timedelta(hours=1))
+    sign_bundle(hub.instance.store, hub.chain.hub, now=NOW, with_records=True)
+    answer = client.get("/api/v1/bundle")
+    assert answer.status_code == 200 and answer.get_data() == hub.instance.store.bundle("").encode()
+    assert read_bundle(answer.get_data(), hub.chain.root())[0].as_of == timestamp(NOW)
+
+
+# --- the inspector's CLI -----------------------------------------------------------------------------------------------
+
+def run_cli(*args: str, network: bool = True) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "cli", *args]
+    if not network:
+        if not shutil.which("unshare") or subprocess.run(["unshare", "-rn", "true"], capture_output=True).returncode:
+            if os.environ.get("OCOP_REQUIRE_TOOLS") == "1":
+                pytest.fail("OCOP_REQUIRE_TOOLS=1 but 'unshare -rn' (a process without network) is not available")
+            pytest.skip("'unshare -rn' (a process without network) is not available here")
+        command = ["unshare", "-rn", *command]
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=os.environ.copy(), timeout=120)
+
+
+def files(tmp_path: Path, hub: Hub, **options: Any) -> tuple[Path, Path]:
+    bundle, root = tmp_path / "bundle.json", tmp_path / "root.json"
+    bundle.write_bytes(signed_bundle(hub, **options))
+    root.write_bytes(hub.chain.root().canonical)
+    return bundle, root
+
+
+def test_an_inspector_verifies_with_the_network_switched_off(hub: Hub, code: Callable[[int], str], tmp_path: Path,
+                                                            state: Path) -> None:
+    bundle, root = files(tmp_path, hub, with_records=True)
+    first = run_cli("verify", "--bundle", str(bundle), "--trust-root", str(root), "--json", code(7), network=False)
+    assert first.returncode == 0, first.stderr
+    answer = json.loads(first.stdout)
+    assert answer["result"] == "genuine" and answer["ocop"]["office"]["id"] == "dien-bien"
+    assert answer["bundle"]["stale"] is False and answer["bundle"]["hub"] == "hub-dien-bien"
+    again = run_cli("verify", "--bundle", str(bundle), code(7), network=False)  # the trust root is pinned now
+    assert again.returncode == 0 and "Bundle from hub-dien-bien" in again.stdout
+
+
+def test_a_stale_bundle_is_flagged_with_its_date_and_an_older_one_refused(hub: Hub, code: Callable[[int], str],
+                                                                         tmp_path: Path, state: Path) -> None:
+    old = NOW - dt.timedelta(days=10)
+    bundle, root = files(tmp_path, hub, with_records=True, now=old)
+    stale = run_cli("verify", "--bundle", str(bundle), "--trust-root", str(root), code(7))
+    assert stale.returncode == 3 and f"expired on {timestamp(old + dt.timedelta(days=7))}" in stale.stdout
+    newer = tmp_path / "newer.json"
+    newer.write_bytes(signed_bundle(hub, with_records=True))
+    assert run_cli("verify", "--bundle", str(newer), code(7)).returncode == 0
+    refused = run_cli("verify", "--bundle", str(bundle), code(7))
+    assert refused.returncode == 1 and "older than one already seen" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1 and "Traceback" not in refused.stderr
+
+
+def test_without_a_pinned_trust_root_the_inspector_is_told_how_to_give_one(hub: Hub, code: Callable[[int], str],
+                                                                          tmp_path: Path, state: Path) -> None:
+    bundle, _ = files(tmp_path, hub)
+    result = run_cli("verify", "--bundle", str(bundle), code(1))
+    assert result.returncode == 1 and "--trust-root" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_bundle_fetch_downloads_checks_and_saves_from_a_running_hub(hub: Hub, demo: Any, tmp_path: Path,
+                                                                    state: Path, code: Callable[[int], str]) -> None:
+    from test_cli import free_port
+    from verify_server.background import stop_verifier, wait_until_ready
+    sign_bundle(hub.instance.store, hub.chain.hub, now=NOW, with_records=True)
+    root = tmp_path / "root.json"
+    root.write_bytes(hub.chain.root().canonical)
+    port = free_port()
+    child = subprocess.Popen([sys.executable, "-m", "cli", "--instance", str(demo.instance_root), "serve", "--port",
+                              str(port)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until_ready(f"http://127.0.0.1:{port}/healthz", child.poll)
+        out = tmp_path / "fetched.json"
+        fetched = run_cli("bundle", "fetch", "--hub", f"http://127.0.0.1:{port}", "--out", str(out), "--trust-root", str(root))
+        assert fetched.returncode == 0, fetched.stderr
+        assert out.read_bytes() == hub.instance.store.bundle("").encode()
+        missing = run_cli("bundle", "fetch", "--hub", f"http://127.0.0.1:{port}", "--province", "Quảng Ninh", "--out",
+                          str(tmp_path / "none.json"))
+        assert missing.returncode == 1 and "404" in missing.stderr and not (tmp_path / "none.json").exists()
+    finally:
+        stop_verifier(child)
+    assert run_cli("verify", "--bundle", str(out), code(2), network=False).returncode == 0
+
+
+def test_bundle_sign_signs_with_the_instance_key_only_when_the_trust_root_lists_it_as_a_hub(
+        demo: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OCOP_STAMPS_PASSPHRASE", DEMO_PASSPHRASE.decode())
+    instance = Instance.open(demo.instance_root)
+    key = instance.signing_key(DEMO_PASSPHRASE)
+    install_root(instance.store, Chain().root())  # its hub key is another one
+    instance.close()
+    refused = run_cli("--instance", str(demo.instance_root), "bundle", "sign")
+    assert refused.returncode == 1 and "is not a hub key" in refused.stderr and "Traceback" not in refused.stderr
+    instance = Instance.open(demo.instance_root)
+    install_root(instance.store, Chain(hub=key).root(2))
+    instance.close()
+    signed = run_cli("--instance", str(demo.instance_root), "bundle", "sign", "--with-records", "--valid-days", "3")
+    assert signed.returncode == 0, signed.stderr
+    assert "1 batch records" in signed.stdout
