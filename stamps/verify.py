@@ -194,6 +194,10 @@ class Verifier:
         self._checked_records: dict[tuple[bytes, str, dt.date], _CheckedRecord] = {}
         self._raw_public_keys: dict[str, bytes] = {}
 
+    def keys(self) -> list[TrustedKey]:
+        """The keys this verifier accepts signatures from (with their status): the trust store's, or the chain's."""
+        return list(self._keyring)
+
     def verify(self, text: str, *, today: dt.date | None = None) -> Verification:
         """Exactly one result for *text* (a stamp URL in any letter case, or a bare token)."""
         today = today or dt.date.today()

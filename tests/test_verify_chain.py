@@ -147,3 +147,21 @@ def test_keeping_an_endorsement_or_a_trust_root_moves_the_trust_generation(hub: 
     after_endorsement = store.setting("trust_generation")
     install_root(store, hub.chain.root(2))
     assert len({before, after_endorsement, store.setting("trust_generation")}) == 3
+
+
+def test_a_hub_lists_the_keys_its_offices_endorse(hub: Hub, apps: Any) -> None:
+    client = apps().test_client()
+    assert client.get("/api/v1/keys").get_json()["keys"] == []
+    hub.keep(hub.endorsement())
+    keys = apps().test_client().get("/api/v1/keys").get_json()["keys"]
+    assert [(key["kid"], key["label"], key["status"]) for key in keys] == [
+        (key_id(hub.chain.producer.public_key()), hub.record["producer"]["name"], "active")]
+
+
+@pytest.mark.parametrize("lang, words", [("vi", "không còn hiệu lực"), ("en", "key is not valid today")])
+def test_a_lapsed_endorsement_has_its_reason_on_the_page_in_both_languages(hub: Hub, code: Callable[[int], str],
+                                                                          apps: Any, lang: str, words: str) -> None:
+    hub.keep(hub.endorsement(key_until=TODAY - dt.timedelta(days=1)))
+    path = "/V/" + code(4).rsplit("/V/", 1)[1]
+    page = apps().test_client().get(path, headers={"Accept-Language": lang}).get_data(as_text=True)
+    assert words in page

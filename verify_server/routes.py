@@ -91,8 +91,9 @@ def verify_api() -> Any:
 
 @blueprint.get("/api/v1/keys")
 def trust_list() -> Any:
-    """The trusted public keys, JWK-shaped (RFC 8037 OKP / Ed25519), with their ids and statuses."""
-    keys = runtime().instance().trust.all()
+    """The trusted public keys (a hub's: those its OCOP offices endorse), JWK-shaped (RFC 8037 OKP / Ed25519), with
+    their ids and statuses."""
+    keys = runtime().verifier().keys()
     return cache_for(jsonify({"format": TRUST_LIST_FORMAT, "keys": [_jwk(key) for key in keys]}), KEYS_MAX_AGE)
 
 
