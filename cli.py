@@ -393,10 +393,11 @@ def authority_endorse(ctx: click.Context, request: Path, producer_ref: str, prod
 def authority_revoke(ctx: click.Context, endorsement: str | None, key: str | None, reason: str, out: Path) -> None:
     """Withdraw an endorsement or a producer key: a revocation signed by this office, to publish to the hub."""
     from stamps.trust import authority as office
+    from stamps.trust.revocation import draft_revocation, issue_revocation
 
     desk = open_desk(ctx, office.ROLE)
-    draft = office.draft_revocation(desk, endorsement=endorsement, key=key, reason=reason)
-    statement = office.issue_revocation(desk, draft, office.office_key(desk, passphrase()), out)
+    draft = draft_revocation(desk, endorsement=endorsement, key=key, reason=reason)
+    statement = issue_revocation(desk, draft, office.office_key(desk, passphrase()), out)
     click.echo(f"Revocation of {draft.revocation.target} {draft.revocation.subject[:16]} written to {out} "
                f"({statement.hash[:16]}): publish it to the hub.")
 

@@ -388,3 +388,28 @@ def test_enrol_names_the_producer_when_there_are_several(desks: Desks) -> None:
     out = ok(invoke(desks.coop, "enrol", "--producer", 2, "--out", desks.root / "r.json"))
     assert re.search(r"Enrolment request of HTX B for key [0-9a-f]{16}", out)
     assert read((desks.root / "r.json").read_bytes(), "enrolment").signer == desks.key_id
+
+
+def test_a_refused_authority_init_makes_nothing(tmp_path: Path) -> None:
+    office = tmp_path / "office"
+    base = ["authority", "init", "--name", PROVINCE_OFFICE, "--scope", "province"]
+    assert_error(invoke(office, *base, "--card", tmp_path / "card.json"), contains="--province: is required")
+    assert_error(invoke(office, *base, "--province", "Điện Biên", "--card", tmp_path / "missing" / "card.json"),
+                 contains="the folder")
+    assert_error(invoke(office, *base, "--province", "Điện Biên", "--id", "Điện Biên", "--card", tmp_path / "card.json"),
+                 contains="id: must be lower-case letters")
+    assert_error(invoke(office, *base, "--province", "Điện Biên", "--card", tmp_path / "card.json", passphrase=""),
+                 contains="empty passphrase")
+    assert not office.exists() and not (tmp_path / "card.json").exists()
+
+
+def test_an_office_and_the_national_root_on_postgresql(postgres_location: str, tmp_path: Path, template: Desks) -> None:
+    office, nat = tmp_path / "office", tmp_path / "nat"
+    database = ["--database", postgres_location]
+    ok(invoke(office, *database, "authority", "init", "--name", PROVINCE_OFFICE, "--scope", "province", "--province", "Điện Biên",
+              "--card", tmp_path / "card.json"))
+    assert sorted(path.name for path in office.iterdir()) == ["private-keys"]
+    ok(invoke(office, *database, "authority", "endorse", template.root / "request.json", "--producer-ref", "HTX-MP-01",
+              *product_options(), "--out", tmp_path / "endorsement.json"))
+    assert "HTX-MP-01 v1 current" in ok(invoke(office, *database, "authority", "list"))
+    assert_error(invoke(nat, *database, "authority", "root", "init"), contains="already an OCOP office's instance")

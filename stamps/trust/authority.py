@@ -172,14 +172,15 @@ def current_endorsements(desk: Desk) -> dict[str, Issued]:
     return newest
 
 
-def _basis(desk: Desk) -> int:
-    """The office's store as a draft was made from it: the sequence number of its newest statement."""
+def records_basis(desk: Desk) -> int:
+    """The office's records as a draft is made from them: the sequence number of its newest statement."""
     kept = desk.store.statements()
     return kept[-1].seq if kept else 0
 
 
-def _check_basis(desk: Desk, basis: int) -> None:
-    if _basis(desk) != basis:
+def check_records_unchanged(desk: Desk, basis: int) -> None:
+    """Refuse to sign a draft when another command signed something since it was made (its checks may not hold)."""
+    if records_basis(desk) != basis:
         raise StampError("The office's records changed while this was being prepared (another endorse or revoke ran).",
                          hint="Run the command again.")
 
@@ -248,7 +249,7 @@ def draft_endorsement(desk: Desk, enrolment: Enrolment, producer_ref: str, produ
     reference = v.required_text(producer_ref, "--producer-ref", max_length=100)
     given = endorsed_products(products, today)
     _check_scope(profile, enrolment.producer, given, today)
-    basis, newest, withdrawn = _basis(desk), current_endorsements(desk), revoked(desk)
+    basis, newest, withdrawn = records_basis(desk), current_endorsements(desk), revoked(desk)
     _check_key(enrolment.key_id, reference, profile.id, newest, withdrawn)
     replaces = newest.get(f"{profile.id}/{reference}")
     kept = _kept(replaces, enrolment, withdrawn)
@@ -328,9 +329,9 @@ def _merged_keys(earlier: Iterable[EndorsedKey], enrolment: Enrolment, products:
 
 def issue_endorsement(desk: Desk, draft: EndorsementDraft, private_key: Ed25519PrivateKey, out: Path) -> Statement:
     """Sign *draft* with the office's key, keep it in the office's store and write its envelope to *out*."""
-    statement = sign("endorsement", draft.endorsement.body(), _own_key(desk, private_key))
+    statement = sign("endorsement", draft.endorsement.body(), office_signer(desk, private_key))
     with written_with(desk.store, out):
-        _check_basis(desk, draft.basis)
+        check_records_unchanged(desk, draft.basis)
         desk.store.add_statements([stored_statement(statement, draft.endorsement.subject, draft.endorsement.version)])
         write_document(out, statement.canonical + b"\n")
     return statement
@@ -352,67 +353,11 @@ def stored_statement(statement: Statement, subject: str, version: int = 1) -> St
     return StoredStatement(statement.hash, statement.kind, statement.signer, subject, version, statement.canonical.decode("utf-8"))
 
 
-def _own_key(desk: Desk, private_key: Ed25519PrivateKey) -> Ed25519PrivateKey:
+def office_signer(desk: Desk, private_key: Ed25519PrivateKey) -> Ed25519PrivateKey:
+    """*private_key*, once it is shown to be the office's own."""
     if key_id(private_key.public_key()) != office_profile(desk).key_id:
         raise KeyStoreError("That private key is not this office's key.")
     return private_key
-
-
-# revoke --------------------------------------------------------------------------------------------------------
-@dataclasses.dataclass(frozen=True)
-class RevocationDraft:
-    revocation: Revocation
-    basis: int
-
-
-def draft_revocation(desk: Desk, *, endorsement: str | None = None, key: str | None = None, reason: str,
-                     now: dt.datetime | None = None) -> RevocationDraft:
-    """A revocation of one of this office's endorsements (by hash, hash prefix or file) or of a key it endorsed."""
-    if (endorsement is None) == (key is None):
-        raise ValidationError("--endorsement/--key", "give exactly one of them")
-    basis, issued, withdrawn = _basis(desk), issued_endorsements(desk), revoked(desk)
-    target, subject = ("endorsement", _endorsement_hash(endorsement, issued)) if endorsement else ("key", _endorsed_key(key or "", issued))
-    already = (withdrawn.endorsements if target == "endorsement" else withdrawn.keys).get(subject)
-    if already:
-        raise StampError(f"That {target} is already revoked (revocation {already[:16]}).",
-                         hint=f"Write it out again with 'ocop-stamps authority export {already[:16]}'.")
-    text = v.required_text(reason, "--reason", max_length=300)
-    revocation = Revocation(target, subject, text, timestamp(now or dt.datetime.now(dt.timezone.utc)))
-    return RevocationDraft(revocation, basis)
-
-
-def issue_revocation(desk: Desk, draft: RevocationDraft, private_key: Ed25519PrivateKey, out: Path) -> Statement:
-    """Sign *draft* with the office's key, keep it in the office's store and write its envelope to *out*."""
-    statement = sign("revocation", draft.revocation.body(), _own_key(desk, private_key))
-    with written_with(desk.store, out):
-        _check_basis(desk, draft.basis)
-        desk.store.add_statements([stored_statement(statement, draft.revocation.subject)])
-        write_document(out, statement.canonical + b"\n")
-    return statement
-
-
-def _endorsement_hash(reference: str, issued: Sequence[Issued]) -> str:
-    """The hash of one of the office's endorsements, named by its hash, a prefix (8+ hex digits) or its file."""
-    path = Path(reference)
-    if path.is_file():
-        statement = read(path.read_bytes(), "endorsement")
-        found = [item for item in issued if item.stored.hash == statement.hash]
-    else:
-        prefix = reference.strip().lower()
-        found = [item for item in issued if len(prefix) >= 8 and item.stored.hash.startswith(prefix)]
-    if len(found) != 1:
-        raise NotFoundError(f"{reference!r} is not an endorsement this office issued.",
-                            hint="Give its file or its hash ('ocop-stamps authority list' shows them).")
-    return found[0].stored.hash
-
-
-def _endorsed_key(reference: str, issued: Sequence[Issued]) -> str:
-    prefix = reference.strip().lower()
-    found = {key.key_id for item in issued for key in item.endorsement.keys if len(prefix) >= 6 and key.key_id.startswith(prefix)}
-    if len(found) != 1:
-        problem = "matches several keys" if found else "is not a key this office endorsed"
-        raise NotFoundError(f"Key {reference!r} {problem}.", hint="'ocop-stamps authority list' shows the keys endorsed.")
-    return found.pop()
 
 
 def export_statement(desk: Desk, reference: str) -> Statement:
