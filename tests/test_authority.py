@@ -12,12 +12,15 @@ import datetime as dt
 import json
 import os
 import re
+import shlex
 import shutil
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
-from keys.keyfile import key_id
+from cli import PASSPHRASE_ENV
+from cli import cli as ocop_cli
 from stamps.canonical import canonical_json
 from stamps.instance import Instance
 from stamps.records import add_months
@@ -27,6 +30,7 @@ from stamps.trust.envelope import StoredStatement, read
 from stamps.trust.root import TrustRoot
 from stamps.trust.statements import Endorsement
 from test_cli import assert_error, invoke, ok
+from test_readme import everyday_commands, examples_work_until, readme_shell_blocks, section, shell_commands
 
 TODAY = dt.date.today()
 DECISION = TODAY - dt.timedelta(days=30)
@@ -413,3 +417,19 @@ def test_an_office_and_the_national_root_on_postgresql(postgres_location: str, t
               *product_options(), "--out", tmp_path / "endorsement.json"))
     assert "HTX-MP-01 v1 current" in ok(invoke(office, *database, "authority", "list"))
     assert_error(invoke(nat, *database, "authority", "root", "init"), contains="already an OCOP office's instance")
+
+
+def test_the_readme_block_runs_as_typed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """'## OCOP offices' continues the everyday example: its commands, in order, in the folder of that instance."""
+    if TODAY > examples_work_until():
+        pytest.skip("the README's example dates have run out, as it says")
+    monkeypatch.chdir(tmp_path)
+    env = {PASSPHRASE_ENV: "mật khẩu", "OCOP_STAMPS_HOME": str(tmp_path / "htx"), "OCOP_STAMPS_DATABASE": None}
+    everyday = [command for command in everyday_commands() if command.split()[1] in ("init", "keys", "producer", "product")]
+    block = readme_shell_blocks(section("OCOP offices: enrolment and endorsement"))[0]
+    for command in [*everyday, *shell_commands(block)]:
+        words = shlex.split(command, comments=True)
+        assert words[0] == "ocop-stamps", command
+        result = CliRunner().invoke(ocop_cli, words[1:], env=env, prog_name="ocop-stamps")
+        assert result.exit_code == 0, f"$ {command}\n{result.output}"
+    assert "checked against the trust root" in result.output
