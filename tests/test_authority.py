@@ -22,6 +22,7 @@ from click.testing import CliRunner
 from cli import PASSPHRASE_ENV
 from cli import cli as ocop_cli
 from stamps.canonical import canonical_json
+from stamps.errors import StampError
 from stamps.instance import Instance
 from stamps.records import add_months
 from stamps.trust.chain import CHAIN_KINDS, TrustChain, admit_endorsement
@@ -29,7 +30,7 @@ from stamps.store import open_store
 from stamps.trust.envelope import StoredStatement, read
 from stamps.trust.root import TrustRoot
 from stamps.trust.statements import Endorsement
-from test_cli import assert_error, invoke, ok
+from test_cli import PASSPHRASE, assert_error, invoke, ok
 from test_readme import everyday_commands, examples_work_until, readme_shell_blocks, section, shell_commands
 
 TODAY = dt.date.today()
@@ -433,3 +434,34 @@ def test_the_readme_block_runs_as_typed(tmp_path: Path, monkeypatch: pytest.Monk
         result = CliRunner().invoke(ocop_cli, words[1:], env=env, prog_name="ocop-stamps")
         assert result.exit_code == 0, f"$ {command}\n{result.output}"
     assert "checked against the trust root" in result.output
+
+
+def test_two_endorsements_drafted_at_once_are_not_both_signed(desks: Desks) -> None:
+    """Between the checks and the signature another endorse may run (the passphrase is asked in between): the later
+    one to sign is refused, so two endorsements never share a version."""
+    from stamps.trust import authority as office
+    from stamps.trust.desk import Desk
+
+    desk = Desk.open(desks.office, office.ROLE)
+    try:
+        enrolment = office.read_enrolment((desks.root / "request.json").read_bytes())
+        products = office.products_from_columns({}, [{"name": PRODUCT, "certificate_no": CERTIFICATE, "stars": 4,
+                                                      "decision_no": "QĐ 1", "decision_date": DECISION.isoformat()}])
+        first, second = (office.draft_endorsement(desk, enrolment, "HTX-MP-01", products) for _ in range(2))
+        key = office.office_key(desk, PASSPHRASE.encode())
+        office.issue_endorsement(desk, first, key, desks.root / "first.json")
+        with pytest.raises(StampError, match="changed while this was being prepared"):
+            office.issue_endorsement(desk, second, key, desks.root / "second.json")
+    finally:
+        desk.close()
+    assert not (desks.root / "second.json").exists() and len(desks.statements("office")) == 1
+
+
+def test_a_trust_root_is_signed_only_with_an_office_and_enrol_takes_another_key(desks: Desks) -> None:
+    ok(invoke(desks.root / "nat2", "authority", "root", "init"))
+    assert_error(invoke(desks.root / "nat2", "authority", "root", "sign", "--out", desks.root / "r.json"), contains="lists no office")
+    assert not (desks.root / "r.json").exists()
+    old = desks.key_id
+    ok(invoke(desks.coop, "keys", "generate", "--label", "new"))
+    ok(invoke(desks.coop, "enrol", "--key", old[:8], "--out", desks.root / "r.json"))
+    assert read((desks.root / "r.json").read_bytes(), "enrolment").signer == old != desks.key_id
