@@ -280,6 +280,305 @@ def revoke(ctx: click.Context, key_id: str, reason: str) -> None:
     click.echo(f"Key {key.key_id} is revoked. Generate a new key with 'ocop-stamps keys generate'.")
 
 
+# the trust chain: enrolment, OCOP offices, the national root --------------------------------------------------
+@cli.command()
+@click.option("--producer", "producer_id", type=RECORD_ID, help="Id of the producer to enrol (default: the only one).")
+@click.option("--key", "key_ref", metavar="KEY_ID", help="The key to enrol (default: the signing key).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default="request.json", show_default=True,
+              help="Where to write the request.")
+@click.pass_context
+def enrol(ctx: click.Context, producer_id: int | None, key_ref: str | None, out: Path) -> None:
+    """Write an enrolment request for your OCOP office: the producer's identity and public key, signed by that key."""
+    from stamps.trust.enrolment import write_enrolment
+
+    instance = open_instance(ctx)
+    key_id = instance.trust.get(key_ref).key_id if key_ref else instance.signing_key_id
+    enrolment = write_enrolment(instance.store, producer_id, load_key(instance, key_id), out)
+    click.echo(f"Enrolment request of {enrolment.producer.name} for key {enrolment.key_id} written to {out}: "
+               "send it to your OCOP office.")
+
+
+@cli.group()
+def authority() -> None:
+    """An OCOP office's desk (its own instance): endorse producers, revoke; 'root': the national root operator's."""
+
+
+def open_desk(ctx: click.Context, role: str, *, read_only: bool = False) -> Any:
+    from stamps.trust.desk import Desk
+
+    desk = Desk.open(where(ctx).root, role, database=where(ctx).database, read_only=read_only)
+    ctx.call_on_close(desk.close)
+    return desk
+
+
+def write_json(out: Path | None, document: Any) -> None:
+    _write_text(out, json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True))
+
+
+@authority.command("init")
+@click.option("--name", required=True, help="The office's name, e.g. 'Văn phòng Điều phối NTM tỉnh Điện Biên'.")
+@click.option("--scope", required=True, type=click.Choice(["province", "central"]),
+              help="province: rates 3 and 4 stars in its province; central: rates 5 stars.")
+@click.option("--province", help="The office's province (required for --scope province).")
+@click.option("--id", "office_id", help="Short id in the trust root (default: the province in ASCII, e.g. dien-bien; "
+                                        "trung-uong for the central office).")
+@click.option("--card", type=click.Path(dir_okay=False, path_type=Path), default="office-card.json", show_default=True,
+              help="Where to write the office card for the national root operator.")
+@click.pass_context
+def authority_init(ctx: click.Context, name: str, scope: str, province: str | None, office_id: str | None, card: Path) -> None:
+    """Make this office's instance (the folder is created if needed) with its encrypted key, and write its office card."""
+    from stamps.trust.authority import init_office
+
+    fields = {"name": name, "scope": scope, "province": province, "id": office_id}
+    profile = init_office(where(ctx).root, fields, passphrase(confirm=True), card, database=where(ctx).database)
+    click.echo(f"Office {profile.id} ({profile.name}) ready at {where(ctx).root}; its key {profile.key_id} is encrypted there. "
+               f"Office card written to {card}: send it to the national root operator and read them the key id by phone.")
+
+
+@authority.command("card")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file instead of stdout.")
+@click.pass_context
+def authority_card(ctx: click.Context, out: Path | None) -> None:
+    """Show the office card again (id, name, scope, province, public key)."""
+    from stamps.trust.authority import ROLE, office_profile
+
+    write_json(out, office_profile(open_desk(ctx, ROLE, read_only=True)).card())
+
+
+ENDORSE_EPILOG = ("Products: give --product, --certificate-no, --stars, --decision-no and --decision-date once per "
+                  "product, in the same order (--level and --valid-until: once per product or not at all; level "
+                  "follows the stars, validity defaults to 36 months from the decision), and/or --products-file: a "
+                  "JSON list of objects with name, certificate_no, stars, level, decision_no, decision_date, valid_until. "
+                  "The producer's key is endorsed from today to the earliest of --key-valid-until and the longest product "
+                  "validity. Endorsing a producer again (same --producer-ref) makes the next version, which replaces the "
+                  "earlier one and keeps its keys and products unless given again (same key or certificate number), "
+                  "withdrawn (--withdraw) or revoked.")
+
+
+@authority.command("endorse", epilog=ENDORSE_EPILOG)
+@click.argument("request", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--producer-ref", required=True, help="The office's reference for this producer (its register number).")
+@click.option("--product", "name", multiple=True, help="(repeatable) Product name, exactly as on the producer's records.")
+@click.option("--certificate-no", multiple=True, help="(repeatable) OCOP certificate number.")
+@click.option("--stars", multiple=True, help="(repeatable) OCOP stars: 3 or 4 (province), 5 (central).")
+@click.option("--level", multiple=True, help="(repeatable) province or national (default: from the stars).")
+@click.option("--decision-no", multiple=True, help="(repeatable) Number of the decision awarding the stars.")
+@click.option("--decision-date", multiple=True, help="(repeatable) Date of the decision.")
+@click.option("--valid-until", multiple=True, help="(repeatable) Certificate valid until (at most 36 months after the decision).")
+@click.option("--products-file", type=click.Path(dir_okay=False, exists=True, path_type=Path), help="Products as a JSON list.")
+@click.option("--withdraw", multiple=True, metavar="CERTIFICATE_NO", help="(repeatable) Drop a product of the earlier version.")
+@click.option("--key-valid-until", metavar="DATE", help="Endorse the key no longer than this day.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default="endorsement.json", show_default=True,
+              help="Where to write the endorsement.")
+@click.pass_context
+def authority_endorse(ctx: click.Context, request: Path, producer_ref: str, products_file: Path | None,
+                      withdraw: tuple[str, ...], key_valid_until: str | None, out: Path, **columns: tuple[str, ...]) -> None:
+    """Endorse a producer's enrolment request: its identity, its key and its OCOP products, signed by this office."""
+    from stamps.trust import authority as office
+
+    desk = open_desk(ctx, office.ROLE)
+    products = office.products_from_columns(columns, registry.load_json_file(products_file) if products_file else [])
+    draft = office.draft_endorsement(desk, office.read_enrolment(request.read_bytes()), producer_ref, products,
+                                     key_valid_until=validation.date(key_valid_until, "--key-valid-until", required=False),
+                                     withdraw=withdraw)
+    statement = office.issue_endorsement(desk, draft, office.office_key(desk, passphrase()), out)
+    click.echo(f"{office.describe_endorsement(draft)} Written to {out} ({statement.hash[:16]}): give it to the producer.")
+
+
+@authority.command("revoke")
+@click.option("--endorsement", metavar="HASH_OR_FILE", help="An endorsement this office issued: its file or hash (prefix).")
+@click.option("--key", metavar="KEY_ID", help="A producer key this office endorsed.")
+@click.option("--reason", required=True, help="Why (kept in the revocation, shown to inspectors).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default="revocation.json", show_default=True,
+              help="Where to write the revocation.")
+@click.pass_context
+def authority_revoke(ctx: click.Context, endorsement: str | None, key: str | None, reason: str, out: Path) -> None:
+    """Withdraw an endorsement or a producer key: a revocation signed by this office, to publish to the hub."""
+    from stamps.trust import authority as office
+    from stamps.trust.revocation import draft_revocation, issue_revocation
+
+    desk = open_desk(ctx, office.ROLE)
+    draft = draft_revocation(desk, endorsement=endorsement, key=key, reason=reason)
+    statement = issue_revocation(desk, draft, office.office_key(desk, passphrase()), out)
+    click.echo(f"Revocation of {draft.revocation.target} {draft.revocation.subject[:16]} written to {out} "
+               f"({statement.hash[:16]}): publish it to the hub.")
+
+
+@authority.command("list")
+@click.pass_context
+def authority_list(ctx: click.Context) -> None:
+    """List what this office has signed: endorsements (newest version of each producer marked) and revocations."""
+    from stamps.trust import authority as office
+
+    for line in office.listing(open_desk(ctx, office.ROLE, read_only=True)):
+        click.echo(line)
+
+
+@authority.command("export")
+@click.argument("statement_hash", metavar="HASH")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file instead of stdout.")
+@click.pass_context
+def authority_export(ctx: click.Context, statement_hash: str, out: Path | None) -> None:
+    """Write out again an endorsement or revocation this office signed (HASH: 8 or more hex digits)."""
+    from stamps.trust import authority as office
+
+    statement = office.export_statement(open_desk(ctx, office.ROLE, read_only=True), statement_hash)
+    _write_text(out, statement.canonical.decode("utf-8"))
+
+
+@authority.group("root")
+def authority_root() -> None:
+    """The national root operator (its own instance): the national key, the offices and hubs, the signed trust root."""
+
+
+@authority_root.command("init")
+@click.pass_context
+def root_init(ctx: click.Context) -> None:
+    """Make the national root operator's instance (the folder is created if needed) with its encrypted national key."""
+    from stamps.trust.national import init_national_root
+
+    identifier = init_national_root(where(ctx).root, passphrase(confirm=True), database=where(ctx).database)
+    click.echo(f"National root key {identifier} made at {where(ctx).root} (encrypted). Add offices with "
+               "'ocop-stamps authority root office add CARD.json', then 'ocop-stamps authority root sign'.")
+
+
+@authority_root.group("office")
+def root_office() -> None:
+    """The OCOP offices the next trust root lists."""
+
+
+@root_office.command("add")
+@click.argument("card", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--valid-from", metavar="DATE", help="First day the office's endorsements hold (default: today).")
+@click.option("--valid-until", metavar="DATE", help="Last day they hold (default: 5 years after --valid-from).")
+@click.pass_context
+def root_office_add(ctx: click.Context, card: Path, valid_from: str | None, valid_until: str | None) -> None:
+    """Add an office from its card (or replace the office with its id); check its key id with the office first."""
+    from stamps.trust import national
+
+    office, replaced = national.add_office(open_desk(ctx, national.ROLE), registry.load_json_file(card),
+                                           valid_from=validation.date(valid_from, "--valid-from", required=False),
+                                           valid_until=validation.date(valid_until, "--valid-until", required=False))
+    click.echo(f"Office {office.id} ({office.name}, {office.scope}) {'replaced' if replaced else 'added'}: key "
+               f"{office.keyids[0]}, valid {office.valid_from} to {office.valid_until}. Sign with 'ocop-stamps authority root sign'.")
+
+
+@root_office.command("remove")
+@click.argument("office_id")
+@click.pass_context
+def root_office_remove(ctx: click.Context, office_id: str) -> None:
+    """Take an office out of the next trust root (its endorsements then stop holding)."""
+    from stamps.trust import national
+
+    office = national.remove_office(open_desk(ctx, national.ROLE), office_id)
+    click.echo(f"Office {office.id} removed from the draft. Sign with 'ocop-stamps authority root sign'.")
+
+
+@authority_root.group("hub")
+def root_hub() -> None:
+    """The hubs (public verifiers) the next trust root lists; their keys sign inspectors' bundles."""
+
+
+@root_hub.command("add")
+@click.option("--id", "hub_id", required=True, help="Short id, e.g. hub-dien-bien.")
+@click.option("--name", required=True, help="Who runs it.")
+@click.option("--url", required=True, help="Its address, e.g. https://truyxuat.example.vn")
+@click.option("--public-key", required=True, metavar="HEX_OR_PEM_FILE", help="The hub's public key: 64 hex digits or a PEM file.")
+@click.pass_context
+def root_hub_add(ctx: click.Context, hub_id: str, name: str, url: str, public_key: str) -> None:
+    """Add a hub (or replace the hub with its id)."""
+    from stamps.trust import national
+
+    hub, replaced = national.add_hub(open_desk(ctx, national.ROLE), {"id": hub_id, "name": name, "url": url},
+                                     national.public_key_from_text(public_key))
+    click.echo(f"Hub {hub.id} ({hub.url}) {'replaced' if replaced else 'added'}: key {hub.keyids[0]}. "
+               "Sign with 'ocop-stamps authority root sign'.")
+
+
+@root_hub.command("remove")
+@click.argument("hub_id")
+@click.pass_context
+def root_hub_remove(ctx: click.Context, hub_id: str) -> None:
+    """Take a hub out of the next trust root."""
+    from stamps.trust import national
+
+    hub = national.remove_hub(open_desk(ctx, national.ROLE), hub_id)
+    click.echo(f"Hub {hub.id} removed from the draft. Sign with 'ocop-stamps authority root sign'.")
+
+
+@authority_root.command("show")
+@click.pass_context
+def root_show(ctx: click.Context) -> None:
+    """Show the national key, the last trust root signed, and the offices and hubs the next one lists."""
+    from stamps.trust import national
+
+    for line in national.listing(open_desk(ctx, national.ROLE, read_only=True)):
+        click.echo(line)
+
+
+@authority_root.command("sign")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default="root.json", show_default=True,
+              help="Where to write the trust root.")
+@click.option("--expires-days", type=click.IntRange(1, 3650), default=365, show_default=True,
+              help="Days until this version expires (sign a new one before).")
+@click.pass_context
+def root_sign(ctx: click.Context, out: Path, expires_days: int) -> None:
+    """Sign the offices and hubs listed as the next version of the trust root (version = last signed + 1)."""
+    from stamps.trust import national
+
+    desk = open_desk(ctx, national.ROLE)
+    signed = national.sign_trust_root(desk, national.national_key(desk, passphrase()), out, expires_days=expires_days)
+    click.echo(f"Trust root version {signed.version} ({len(signed.offices)} offices, {len(signed.hubs)} hubs), expires "
+               f"{signed.expires:%Y-%m-%d}, written to {out} ({signed.hash[:16]}).")
+
+
+@cli.group()
+def endorsement() -> None:
+    """Endorsements of this producer by its OCOP office."""
+
+
+@endorsement.command("import")
+@click.argument("json_file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--trust-root", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Check the office's signature against this trust root (then held here; only a newer version of it later).")
+@click.pass_context
+def endorsement_import(ctx: click.Context, json_file: Path, trust_root: Path | None) -> None:
+    """Keep an office's endorsement of this producer and key ('publish' then sends it to the hub)."""
+    from stamps.trust.enrolment import import_endorsement
+
+    imported = import_endorsement(open_instance(ctx), json_file.read_bytes(), trust_root.read_bytes() if trust_root else None)
+    for warning in imported.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    endorsement = imported.endorsement
+    checked = (f"signed by {imported.checked_by} (checked against the trust root)" if imported.checked_by
+               else "office signature not checked: no trust root here (give --trust-root root.json)")
+    state = "imported" if imported.new else "was already here"
+    click.echo(f"Endorsement version {endorsement.version} by {endorsement.office} of {endorsement.producer.name} {state}, "
+               f"{checked}.")
+
+
+@endorsement.command("list")
+@click.pass_context
+def endorsement_list(ctx: click.Context) -> None:
+    """List the endorsements kept here (the newest of each office marked 'current')."""
+    from stamps.trust.enrolment import endorsements
+
+    for item, digest, newest in endorsements(open_instance(ctx, read_only=True).store):
+        products = ", ".join(f"{product.name} {product.stars}★ until {product.valid_until}" for product in item.products)
+        click.echo(f"{digest[:16]}  {item.office}  v{item.version}{'  current' if newest else ''}  {products}")
+
+
+@endorsement.command("show")
+@click.argument("endorsement_hash", metavar="HASH", required=False)
+@click.pass_context
+def endorsement_show(ctx: click.Context, endorsement_hash: str | None) -> None:
+    """Show an endorsement kept here as JSON (default: the newest)."""
+    from stamps.trust.enrolment import find_endorsement
+
+    item, digest = find_endorsement(open_instance(ctx, read_only=True).store, endorsement_hash)
+    echo_json({"hash": digest, **item.body()})
+
+
 # records -----------------------------------------------------------------------------------------
 def add_list_show(group: click.Group, table: str, fields: tuple[str, ...]) -> None:
     """Give a record group its 'list' and 'show' commands."""
