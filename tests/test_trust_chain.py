@@ -10,7 +10,7 @@ from keys.keyfile import key_id
 from stamps.errors import TrustError
 from stamps.trust.chain import TrustChain, admit_endorsement
 from stamps.trust.envelope import StoredStatement, read, sign
-from stamps.trust.statements import Enrolment, ProducerIdentity, Revocation, timestamp
+from stamps.trust.statements import Endorsement, Enrolment, ProducerIdentity, Revocation, timestamp
 from trust_fixtures import DAY, PRODUCER, Chain, seed_key
 
 RECORD = {"producer": {**PRODUCER, "phone": "0912 345 678"},
@@ -87,3 +87,15 @@ def test_a_trust_root_cannot_be_rolled_back() -> None:
     with pytest.raises(TrustError) as refused:
         chain.root(2).accept_update(chain.root(1))
     assert refused.value.code == "rollback"
+
+
+def test_a_province_office_may_not_endorse_a_producer_of_another_province_even_without_products() -> None:
+    chain = Chain()
+    statement = chain.endorsement(producer={**PRODUCER, "province": "Quảng Ninh"})
+    with pytest.raises(TrustError) as refused:
+        admit_endorsement(chain.root(), statement)
+    assert refused.value.code == "out_of_scope"
+    body = {**Endorsement.read(statement).body(), "producer": {**PRODUCER, "province": "Quảng Ninh"}, "products": []}
+    with pytest.raises(TrustError) as refused:
+        admit_endorsement(chain.root(), sign("endorsement", body, chain.province))
+    assert refused.value.code == "out_of_scope"
