@@ -289,7 +289,7 @@ def revoke(ctx: click.Context, key_id: str, reason: str) -> None:
 @click.pass_context
 def enrol(ctx: click.Context, producer_id: int | None, key_ref: str | None, out: Path) -> None:
     """Write an enrolment request for your OCOP office: the producer's identity and public key, signed by that key."""
-    from stamps.trust.enrolment import write_enrolment
+    from stamps.roles.producer import write_enrolment
 
     instance = open_instance(ctx)
     key_id = instance.trust.get(key_ref).key_id if key_ref else instance.signing_key_id
@@ -304,7 +304,7 @@ def authority() -> None:
 
 
 def open_desk(ctx: click.Context, role: str, *, read_only: bool = False) -> Any:
-    from stamps.trust.desk import Desk
+    from stamps.roles.desk import Desk
 
     desk = Desk.open(where(ctx).root, role, database=where(ctx).database, read_only=read_only)
     ctx.call_on_close(desk.close)
@@ -327,7 +327,7 @@ def write_json(out: Path | None, document: Any) -> None:
 @click.pass_context
 def authority_init(ctx: click.Context, name: str, scope: str, province: str | None, office_id: str | None, card: Path) -> None:
     """Make this office's instance (the folder is created if needed) with its encrypted key, and write its office card."""
-    from stamps.trust.authority import init_office
+    from stamps.roles.office import init_office
 
     fields = {"name": name, "scope": scope, "province": province, "id": office_id}
     profile = init_office(where(ctx).root, fields, passphrase(confirm=True), card, database=where(ctx).database)
@@ -340,7 +340,7 @@ def authority_init(ctx: click.Context, name: str, scope: str, province: str | No
 @click.pass_context
 def authority_card(ctx: click.Context, out: Path | None) -> None:
     """Show the office card again (id, name, scope, province, public key)."""
-    from stamps.trust.authority import ROLE, office_profile
+    from stamps.roles.office import ROLE, office_profile
 
     write_json(out, office_profile(open_desk(ctx, ROLE, read_only=True)).card())
 
@@ -374,7 +374,7 @@ ENDORSE_EPILOG = ("Products: give --product, --certificate-no, --stars, --decisi
 def authority_endorse(ctx: click.Context, request: Path, producer_ref: str, products_file: Path | None,
                       withdraw: tuple[str, ...], key_valid_until: str | None, out: Path, **columns: tuple[str, ...]) -> None:
     """Endorse a producer's enrolment request: its identity, its key and its OCOP products, signed by this office."""
-    from stamps.trust import authority as office
+    from stamps.roles import office
 
     desk = open_desk(ctx, office.ROLE)
     products = office.products_from_columns(columns, registry.load_json_file(products_file) if products_file else [])
@@ -394,8 +394,8 @@ def authority_endorse(ctx: click.Context, request: Path, producer_ref: str, prod
 @click.pass_context
 def authority_revoke(ctx: click.Context, endorsement: str | None, key: str | None, reason: str, out: Path) -> None:
     """Withdraw an endorsement or a producer key: a revocation signed by this office, to publish to the hub."""
-    from stamps.trust import authority as office
-    from stamps.trust.revocation import draft_revocation, issue_revocation
+    from stamps.roles import office
+    from stamps.roles.office_revocation import draft_revocation, issue_revocation
 
     desk = open_desk(ctx, office.ROLE)
     draft = draft_revocation(desk, endorsement=endorsement, key=key, reason=reason)
@@ -408,7 +408,7 @@ def authority_revoke(ctx: click.Context, endorsement: str | None, key: str | Non
 @click.pass_context
 def authority_list(ctx: click.Context) -> None:
     """List what this office has signed: endorsements (newest version of each producer marked) and revocations."""
-    from stamps.trust import authority as office
+    from stamps.roles import office
 
     for line in office.listing(open_desk(ctx, office.ROLE, read_only=True)):
         click.echo(line)
@@ -420,7 +420,7 @@ def authority_list(ctx: click.Context) -> None:
 @click.pass_context
 def authority_export(ctx: click.Context, statement_hash: str, out: Path | None) -> None:
     """Write out again an endorsement or revocation this office signed (HASH: 8 or more hex digits)."""
-    from stamps.trust import authority as office
+    from stamps.roles import office
 
     statement = office.export_statement(open_desk(ctx, office.ROLE, read_only=True), statement_hash)
     _write_text(out, statement.canonical.decode("utf-8"))
@@ -435,7 +435,7 @@ def authority_root() -> None:
 @click.pass_context
 def root_init(ctx: click.Context) -> None:
     """Make the national root operator's instance (the folder is created if needed) with its encrypted national key."""
-    from stamps.trust.national import init_national_root
+    from stamps.roles.national import init_national_root
 
     identifier = init_national_root(where(ctx).root, passphrase(confirm=True), database=where(ctx).database)
     click.echo(f"National root key {identifier} made at {where(ctx).root} (encrypted). Add offices with "
@@ -454,7 +454,7 @@ def root_office() -> None:
 @click.pass_context
 def root_office_add(ctx: click.Context, card: Path, valid_from: str | None, valid_until: str | None) -> None:
     """Add an office from its card (or replace the office with its id); check its key id with the office first."""
-    from stamps.trust import national
+    from stamps.roles import national
 
     office, replaced = national.add_office(open_desk(ctx, national.ROLE), registry.load_json_file(card),
                                            valid_from=validation.date(valid_from, "--valid-from", required=False),
@@ -468,7 +468,7 @@ def root_office_add(ctx: click.Context, card: Path, valid_from: str | None, vali
 @click.pass_context
 def root_office_remove(ctx: click.Context, office_id: str) -> None:
     """Take an office out of the next trust root (its endorsements then stop holding)."""
-    from stamps.trust import national
+    from stamps.roles import national
 
     office = national.remove_office(open_desk(ctx, national.ROLE), office_id)
     click.echo(f"Office {office.id} removed from the draft. Sign with 'ocop-stamps authority root sign'.")
@@ -487,7 +487,7 @@ def root_hub() -> None:
 @click.pass_context
 def root_hub_add(ctx: click.Context, hub_id: str, name: str, url: str, public_key: str) -> None:
     """Add a hub (or replace the hub with its id)."""
-    from stamps.trust import national
+    from stamps.roles import national
 
     hub, replaced = national.add_hub(open_desk(ctx, national.ROLE), {"id": hub_id, "name": name, "url": url},
                                      national.public_key_from_text(public_key))
@@ -500,7 +500,7 @@ def root_hub_add(ctx: click.Context, hub_id: str, name: str, url: str, public_ke
 @click.pass_context
 def root_hub_remove(ctx: click.Context, hub_id: str) -> None:
     """Take a hub out of the next trust root."""
-    from stamps.trust import national
+    from stamps.roles import national
 
     hub = national.remove_hub(open_desk(ctx, national.ROLE), hub_id)
     click.echo(f"Hub {hub.id} removed from the draft. Sign with 'ocop-stamps authority root sign'.")
@@ -510,7 +510,7 @@ def root_hub_remove(ctx: click.Context, hub_id: str) -> None:
 @click.pass_context
 def root_show(ctx: click.Context) -> None:
     """Show the national key, the last trust root signed, and the offices and hubs the next one lists."""
-    from stamps.trust import national
+    from stamps.roles import national
 
     for line in national.listing(open_desk(ctx, national.ROLE, read_only=True)):
         click.echo(line)
@@ -524,7 +524,7 @@ def root_show(ctx: click.Context) -> None:
 @click.pass_context
 def root_sign(ctx: click.Context, out: Path, expires_days: int) -> None:
     """Sign the offices and hubs listed as the next version of the trust root (version = last signed + 1)."""
-    from stamps.trust import national
+    from stamps.roles import national
 
     desk = open_desk(ctx, national.ROLE)
     signed = national.sign_trust_root(desk, national.national_key(desk, passphrase()), out, expires_days=expires_days)
@@ -544,7 +544,7 @@ def endorsement() -> None:
 @click.pass_context
 def endorsement_import(ctx: click.Context, json_file: Path, trust_root: Path | None) -> None:
     """Keep an office's endorsement of this producer and key ('publish' then sends it to the hub)."""
-    from stamps.trust.enrolment import import_endorsement
+    from stamps.roles.producer import import_endorsement
 
     imported = import_endorsement(open_instance(ctx), json_file.read_bytes(), trust_root.read_bytes() if trust_root else None)
     for warning in imported.warnings:
@@ -561,7 +561,7 @@ def endorsement_import(ctx: click.Context, json_file: Path, trust_root: Path | N
 @click.pass_context
 def endorsement_list(ctx: click.Context) -> None:
     """List the endorsements kept here (the newest of each office marked 'current')."""
-    from stamps.trust.enrolment import endorsements
+    from stamps.roles.producer import endorsements
 
     for item, digest, newest in endorsements(open_instance(ctx, read_only=True).store):
         products = ", ".join(f"{product.name} {product.stars}★ until {product.valid_until}" for product in item.products)
@@ -573,7 +573,7 @@ def endorsement_list(ctx: click.Context) -> None:
 @click.pass_context
 def endorsement_show(ctx: click.Context, endorsement_hash: str | None) -> None:
     """Show an endorsement kept here as JSON (default: the newest)."""
-    from stamps.trust.enrolment import find_endorsement
+    from stamps.roles.producer import find_endorsement
 
     item, digest = find_endorsement(open_instance(ctx, read_only=True).store, endorsement_hash)
     echo_json({"hash": digest, **item.body()})
@@ -958,7 +958,7 @@ def verify(ctx: click.Context, code: str, as_json: bool, today_text: str | None,
     if bundle_file is None:
         outcome = open_instance(ctx, read_only=True).verifier().verify(code, today=today)
         _print_verification(ctx, outcome, as_json)
-    from stamps.trust.inspector import verify_with_bundle
+    from stamps.roles.inspector import verify_with_bundle
     outcome, opened = verify_with_bundle(_file_bytes(bundle_file), code, trust_root=_read_bytes(trust_root_file),
                                          today=today, now=dt.datetime.now(dt.timezone.utc))
     _print_verification(ctx, outcome, as_json, {**opened.bundle.info(), "stale": opened.stale})
@@ -1009,7 +1009,7 @@ def bundle_group() -> None:
               help="The national trust root to pin on first use (from the OCOP office).")
 def bundle_fetch(hub_url: str, province: str | None, out: Path, trust_root_file: Path | None) -> None:
     """Download and check the hub's newest bundle; a bundle older than one already seen is refused."""
-    from stamps.trust.inspector import fetch_bundle
+    from stamps.roles.inspector import fetch_bundle
     opened = fetch_bundle(hub_url, out, province=province, trust_root=_read_bytes(trust_root_file),
                           now=dt.datetime.now(dt.timezone.utc))
     click.echo(f"Saved {out}. " + bundle_text({**opened.bundle.info(), "stale": opened.stale}))
@@ -1022,7 +1022,7 @@ def bundle_fetch(hub_url: str, province: str | None, out: Path, trust_root_file:
 @click.pass_context
 def bundle_sign(ctx: click.Context, province: str | None, with_records: bool, valid_days: int) -> None:
     """Sign a bundle of this hub's data with this instance's key (a hub key of the trust root) for the hub to serve."""
-    from stamps.trust.bundle import sign_bundle
+    from stamps.roles.hub import sign_bundle
     instance = open_instance(ctx)
     signed = sign_bundle(instance.store, instance.signing_key(passphrase()), now=dt.datetime.now(dt.timezone.utc),
                          province=province, with_records=with_records, valid_days=valid_days)

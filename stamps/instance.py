@@ -23,7 +23,7 @@ from stamps.truststore import TrustStore
 from stamps.errors import InstanceError, KeyStoreError
 from stamps.store import DATABASE_ENV, Store, migrate, open_store
 from stamps.store.transfer import TableCopy, copy_tables
-from stamps.trust.state import load_chain
+from stamps.trustroot import load_chain
 from stamps.url import normalize_base_url
 from stamps.verify import Verifier
 from stamps import registry

@@ -439,8 +439,8 @@ def test_the_readme_block_runs_as_typed(tmp_path: Path, monkeypatch: pytest.Monk
 def test_two_endorsements_drafted_at_once_are_not_both_signed(desks: Desks) -> None:
     """Between the checks and the signature another endorse may run (the passphrase is asked in between): the later
     one to sign is refused, so two endorsements never share a version."""
-    from stamps.trust import authority as office
-    from stamps.trust.desk import Desk
+    from stamps.roles import office
+    from stamps.roles.desk import Desk
 
     desk = Desk.open(desks.office, office.ROLE)
     try:

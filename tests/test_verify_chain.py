@@ -13,7 +13,7 @@ from keys.keyfile import key_id
 from stamps.demo import DEMO_PASSPHRASE
 from stamps.instance import Instance
 from stamps.trust.envelope import Statement, StoredStatement, sign
-from stamps.trust.state import install_root
+from stamps.trustroot import install_root
 from stamps.trust.statements import Revocation
 from stamps.verify import Result, Verification
 from trust_fixtures import Chain

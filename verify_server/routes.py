@@ -27,7 +27,7 @@ from stamps import registry
 from stamps.scans import NO_HISTORY, ScanHistory
 from stamps.present import Lang
 from stamps.batch_record import StoredBatch
-from stamps.trust.bundle import served_bundle
+from stamps.roles.hub import served_bundle
 from stamps.trust.chain import Attestation
 from stamps.verify import Result, Verification
 from verify_server.clients import client_hint, client_of, network_of

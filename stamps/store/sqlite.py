@@ -161,7 +161,7 @@ _MIGRATIONS: tuple[tuple[str | AddColumn, ...], ...] = (
      "CREATE INDEX IF NOT EXISTS statements_subject ON statements (subject, kind)",
      """CREATE TABLE IF NOT EXISTS publications (
             hub TEXT NOT NULL, item TEXT NOT NULL, sent_at TEXT NOT NULL, PRIMARY KEY (hub, item)) WITHOUT ROWID""",
-     # trust_roots keeps every trust root the instance held (stamps/trust/state.py), the newest version in use.
+     # trust_roots keeps every trust root the instance held (stamps/trustroot.py), the newest version in use.
      """CREATE TABLE IF NOT EXISTS trust_roots (
             version INTEGER PRIMARY KEY, body TEXT NOT NULL, installed_at TEXT NOT NULL)""",
      # bundles: the inspectors' bundles a hub operator signed (stamps/trust/bundle.py), per scope ('' or a province).

@@ -1,2 +1,3 @@
-"""The trust chain: signed statements (enrolment, endorsement, revocation, recall), the trust root of the OCOP
-offices, the hub's acceptance rules and the inspector's bundle. The formats are in docs/trust-format.md."""
+"""The trust chain's formats and rules, without storage: signed statements (DSSE), the trust root (TUF root
+metadata), the chain's rules for keys and stars, and the inspector's bundle. docs/trust-format.md specifies them;
+what each role does with them is :mod:`stamps.roles`."""

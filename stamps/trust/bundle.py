@@ -1,5 +1,8 @@
 """The inspector's bundle: what an inspector needs to verify codes with no network, signed by a hub of the trust root.
 
+This module is the format (docs/trust-format.md): building one from what a hub holds is
+:mod:`stamps.roles.hub`'s, using one is :mod:`stamps.roles.inspector`'s.
+
 A bundle is a DSSE statement of kind ``bundle`` whose body holds the trust
 root, the endorsements, revocations and recalls the hub holds (optionally for
 one province), optionally the signed batch records, an ``as_of`` time, an
@@ -18,25 +21,19 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import unicodedata
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from keys.keyfile import key_id
-from keys.keyring import Keyring
 from stamps.batch_record import RecordSignatureError, SignedBatchRecord, StoredBatch
 from stamps.canonical import canonical_json
 from stamps.code import DIGEST_PREFIX_BYTES
 from stamps.errors import TrustError
-from stamps.registry import list_batches
-from stamps.store import Store
 from stamps.trust.chain import CHAIN_KINDS, TrustChain
 from stamps.trust.envelope import Statement, StoredStatement, read, sign
 from stamps.trust.root import TrustRoot
-from stamps.trust.state import current_root
 from stamps.trust.statements import Endorsement, Recall, timestamp
-from stamps.verify import Verifier
 
 BUNDLE_KINDS = (*CHAIN_KINDS, "recall")
 MAX_BUNDLE_BYTES = 512 * 1024 * 1024
@@ -60,51 +57,30 @@ class Bundle:
     def is_stale(self, now: dt.datetime) -> bool:
         return timestamp(now) > self.expires
 
-    def verifier(self) -> Verifier:
-        """A verifier over the bundle alone (its chain's keys, its batch records and recalls)."""
-        return Verifier(Keyring([]), self.batches.get, self.chain)
-
     def info(self) -> dict[str, Any]:
         return {"hub": self.hub, "version": self.version, "as_of": self.as_of, "expires": self.expires,
                 "province": self.province, "trust_root_version": self.root.version, "batch_records": len(self.batches)}
 
 
-def make_bundle(store: Store, root: TrustRoot, hub_key: Ed25519PrivateKey, *, now: dt.datetime,
-                province: str | None = None, with_records: bool = False, valid_days: int = DEFAULT_VALID_DAYS) -> Statement:
-    """Sign a bundle of what *store* holds (for one *province*, or all), as the hub whose key *hub_key* is."""
+def make_bundle(root: TrustRoot, hub_key: Ed25519PrivateKey, statements: list[StoredStatement],
+                records: list[SignedBatchRecord], *, now: dt.datetime, province: str | None = None,
+                valid_days: int = DEFAULT_VALID_DAYS) -> Statement:
+    """Sign a bundle of *statements* (a hub's endorsements, revocations and recalls, in acceptance order) and
+    *records*, for one *province* (or all), as the hub whose key *hub_key* is."""
     hub = root.hub_of_key(key_id(hub_key.public_key()))
     if hub is None:
         raise TrustError(f"Key {key_id(hub_key.public_key())} is not a hub key of trust root version {root.version}.",
                          code="unknown_hub", hint="Ask the national root operator to list it under the hub, then install that root.")
-    statements = store.statements(BUNDLE_KINDS)
     keys = _province_keys(statements, province)
     chosen = [item for item in statements if _in_scope(item, keys)]
-    records = [batch.signed for batch in list_batches(store) if keys is None or batch.record.get("key_id") in keys] if with_records else []
+    chosen_records = [signed for signed in records if keys is None or signed.record.get("key_id") in keys]
     body: dict[str, Any] = {
         "hub": hub.id, "version": max((item.seq for item in statements), default=0), "as_of": timestamp(now),
         "expires": timestamp(now + dt.timedelta(days=valid_days)), "trust_root": root.envelope.to_dict(),
-        "statements": [json.loads(item.body) for item in chosen], "batch_records": [signed.export() for signed in records]}
+        "statements": [json.loads(item.body) for item in chosen], "batch_records": [signed.export() for signed in chosen_records]}
     if province:
         body["province"] = province
     return sign("bundle", body, hub_key)
-
-
-def sign_bundle(store: Store, hub_key: Ed25519PrivateKey, *, now: dt.datetime, province: str | None = None,
-                with_records: bool = False, valid_days: int = DEFAULT_VALID_DAYS) -> Bundle:
-    """Sign a bundle of *store* (under the trust root it holds) and keep it there for the verifier to serve."""
-    root = current_root(store)
-    if root is None:
-        raise TrustError("This instance holds no trust root, so it is no hub.", code="no_trust_root",
-                         hint="Start the hub once with 'ocop-stamps serve --trust-root root.json'.")
-    statement = make_bundle(store, root, hub_key, now=now, province=province, with_records=with_records, valid_days=valid_days)
-    bundle, _ = read_bundle(statement.canonical, root)  # what an inspector will check, checked before it is served
-    store.add_bundle(province or "", bundle.as_of, statement.canonical.decode("utf-8"))
-    return bundle
-
-
-def served_bundle(store: Store, province: str) -> str | None:
-    """The newest signed bundle for *province* ('' for all), as signed."""
-    return store.bundle(unicodedata.normalize("NFC", province.strip()))
 
 
 def read_bundle(data: bytes, pinned: TrustRoot) -> tuple[Bundle, TrustRoot]:

@@ -12,9 +12,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from stamps import validation as v
 from stamps.errors import NotFoundError, StampError, ValidationError
-from stamps.trust.authority import (Issued, check_records_unchanged, issued_endorsements, office_signer, records_basis,
+from stamps.roles.office import (Issued, check_records_unchanged, issued_endorsements, office_signer, records_basis,
                                     revoked, stored_statement)
-from stamps.trust.desk import Desk, write_document, written_with
+from stamps.roles.desk import Desk, write_document, written_with
 from stamps.trust.envelope import Statement, read, sign
 from stamps.trust.statements import Revocation, timestamp
 

@@ -10,7 +10,6 @@ import dataclasses
 import datetime as dt
 import json
 import os
-import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -19,10 +18,12 @@ from typing import Any
 
 import platformdirs
 
+from keys.keyring import Keyring
 from stamps.errors import StampError, TrustError
+from stamps.roles.desk import write_document
 from stamps.trust.bundle import MAX_BUNDLE_BYTES, Bundle, read_bundle
 from stamps.trust.root import TrustRoot
-from stamps.verify import Verification
+from stamps.verify import Verification, Verifier
 
 STATE_ENV = "OCOP_STAMPS_STATE_DIR"
 STATE_FILE = "inspector.json"
@@ -88,12 +89,8 @@ def _save_state(state: dict[str, Any]) -> None:
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
-    """*path* holds *data* whole, or keeps what it held (a temporary file in the same folder, then renamed)."""
     try:
-        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-        os.replace(temporary, path)
+        write_document(path, data)
     except OSError as error:
         raise StampError(f"Cannot write {path}: {error.strerror}.") from None
 
@@ -132,4 +129,5 @@ def verify_with_bundle(data: bytes, code: str, *, trust_root: bytes | None, toda
                        now: dt.datetime) -> tuple[Verification, OpenedBundle]:
     """Verify *code* against a bundle alone (no network, no instance)."""
     opened = open_bundle(data, trust_root=trust_root, now=now)
-    return opened.bundle.verifier().verify(code, today=today or now.date()), opened
+    verifier = Verifier(Keyring([]), opened.bundle.batches.get, opened.bundle.chain)  # the bundle alone
+    return verifier.verify(code, today=today or now.date()), opened

@@ -2,7 +2,7 @@
 
 The operator adds the offices' cards (``authority root office add CARD``) and the hubs (``authority root hub add``)
 to a draft kept in the desk's settings, then signs the draft as the next version of the trust root
-(``authority root sign``). Each version is held through :func:`stamps.trust.state.install_root`, so a new one is
+(``authority root sign``). Each version is held through :func:`stamps.trustroot.install_root`, so a new one is
 written only if :meth:`TrustRoot.accept_update` accepts it from the one before (signed by the previous national
 key, a higher version).
 """
@@ -20,10 +20,10 @@ from keys.keyfile import key_id, load_public_key_pem, public_key_bytes, public_k
 from stamps import validation as v
 from stamps.errors import KeyStoreError, NotFoundError, StampError, ValidationError
 from stamps.records import add_months
-from stamps.trust.authority import OfficeProfile
-from stamps.trust.desk import Desk, write_document, written_with
+from stamps.roles.office import OfficeProfile
+from stamps.roles.desk import Desk, write_document, written_with
 from stamps.trust.root import Hub, Office, TrustRoot, make_root, sign_root
-from stamps.trust.state import current_root, install_root
+from stamps.trustroot import current_root, install_root
 from stamps.url import normalize_base_url
 
 ROLE = "national-root"

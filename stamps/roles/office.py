@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from keys.keyfile import key_id, public_key_bytes, public_key_from_bytes
 from stamps import validation as v
 from stamps.errors import InstanceError, KeyStoreError, NotFoundError, StampError, TrustError, ValidationError
-from stamps.trust.desk import Desk, write_document, written_with
+from stamps.roles.desk import Desk, write_document, written_with
 from stamps.trust.envelope import Statement, StoredStatement, read, sign
 from stamps.trust.root import Office
 from stamps.trust.statements import (EndorsedKey, EndorsedProduct, Endorsement, Enrolment, ProducerIdentity,

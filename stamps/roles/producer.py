@@ -18,12 +18,12 @@ from keys.keyfile import public_key_bytes
 from stamps import registry
 from stamps.errors import NotFoundError, TrustError
 from stamps.store import Store
-from stamps.trust.authority import stored_statement
+from stamps.roles.office import stored_statement
 from stamps.trust.chain import admit_endorsement
-from stamps.trust.desk import write_document
+from stamps.roles.desk import write_document
 from stamps.trust.envelope import Statement, read
 from stamps.trust.root import TrustRoot
-from stamps.trust.state import current_root, install_root
+from stamps.trustroot import current_root, install_root
 from stamps.trust.statements import IDENTITY_FIELDS, Endorsement, Enrolment, ProducerIdentity, timestamp
 
 if TYPE_CHECKING:
