@@ -15,7 +15,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import re
-from typing import Any, Iterable
+from typing import Any, Iterable, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from securesystemslib.signer import CryptoSigner
@@ -33,6 +33,7 @@ from stamps.trust.envelope import Statement, ssl_key
 SCOPES = ("province", "central")
 OFFICES, HUBS = "x-ocop-offices", "x-ocop-hubs"
 _ID = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+Signer = TypeVar("Signer", "Office", "Hub")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -141,20 +142,19 @@ class TrustRoot:
 
     def signing_office(self, statement: Statement) -> Office:
         """The office whose key signed *statement*; TrustError unless it is one of this root's offices and the signature holds."""
-        office = self.office_of_key(statement.signer)
-        if office is None:
-            raise TrustError(f"The {statement.kind} is signed by key {statement.signer}, which is no OCOP office's in the trust root.",
-                             code="unknown_office")
-        statement.verify_by(self.public_key(statement.signer))
-        return office
+        return self._signer(statement, self._office_by_key, "OCOP office", "unknown_office")
 
     def signing_hub(self, statement: Statement) -> Hub:
-        hub = self.hub_of_key(statement.signer)
-        if hub is None:
-            raise TrustError(f"The {statement.kind} is signed by key {statement.signer}, which is no hub's in the trust root.",
-                             code="unknown_hub")
+        """The hub whose key signed *statement* (a bundle); TrustError unless it is one of this root's hubs and the signature holds."""
+        return self._signer(statement, self._hub_by_key, "hub", "unknown_hub")
+
+    def _signer(self, statement: Statement, holders: dict[str, Signer], what: str, code: str) -> Signer:
+        holder = holders.get(statement.signer)
+        if holder is None:
+            raise TrustError(f"The {statement.kind} is signed by key {statement.signer}, which is no {what}'s in the trust root.",
+                             code=code)
         statement.verify_by(self.public_key(statement.signer))
-        return hub
+        return holder
 
     def accept_update(self, newer: "TrustRoot") -> "TrustRoot":
         """*newer* if it may replace this root: a higher version signed by this root's root role (TUF's rotation rule)."""
