@@ -11,6 +11,7 @@ of the envelope, which is also the form the hub keeps byte for byte.
 
 from __future__ import annotations
 
+import base64
 import binascii
 import dataclasses
 import functools
@@ -34,6 +35,8 @@ PAYLOAD_TYPES = {
 }
 KINDS = {payload_type: kind for kind, payload_type in PAYLOAD_TYPES.items()}
 MAX_STATEMENT_BYTES = 64 * 1024
+ENVELOPE_MEMBERS = {"payload", "payloadType", "signatures"}
+SIGNATURE_MEMBERS = {"keyid", "sig"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,13 +91,8 @@ def sign(kind: str, body: dict[str, Any], private_key: Ed25519PrivateKey) -> Sta
 def read(document: Any, *kinds: str) -> Statement:
     """A statement of one of *kinds* from its envelope JSON (text, bytes or parsed); its signature is not yet checked."""
     if isinstance(document, (bytes, str)):
-        if len(document) > MAX_STATEMENT_BYTES:
-            raise TrustError(f"A statement may be at most {MAX_STATEMENT_BYTES} bytes.", code="too_large")
-        try:
-            document = json.loads(document)
-        except ValueError:
-            raise TrustError("The statement is not JSON.", code="malformed") from None
-    envelope = _parse_envelope(document)
+        document = _parsed(document)
+    envelope = parse_envelope(document)
     kind = KINDS.get(envelope.payload_type)
     if kind is None or (kinds and kind not in kinds):
         wanted = " or ".join(kinds) or "an OCOP statement"
@@ -107,16 +105,42 @@ def read(document: Any, *kinds: str) -> Statement:
     return statement
 
 
-def _parse_envelope(document: Any) -> Envelope:
-    if not (isinstance(document, dict) and set(document) == {"payload", "payloadType", "signatures"}
-            and isinstance(document["payloadType"], str) and isinstance(document["signatures"], list)
-            and all(isinstance(item, dict) for item in document["signatures"])):
-        raise TrustError("The statement is not a DSSE envelope (payload, payloadType, signatures).", code="malformed")
+def _parsed(document: bytes | str) -> Any:
+    """The JSON value of an envelope's text, at most MAX_STATEMENT_BYTES of UTF-8."""
+    if len(document) > MAX_STATEMENT_BYTES:
+        raise TrustError(f"A statement may be at most {MAX_STATEMENT_BYTES} bytes.", code="too_large")
+    try:
+        return json.loads(document)
+    except (ValueError, RecursionError):
+        raise TrustError("The statement is not JSON.", code="malformed") from None
+
+
+def parse_envelope(document: Any, envelope_type: type[Envelope] = Envelope) -> Envelope:
+    """A DSSE envelope from its JSON value: exactly its three members, base64 in its one standard form (TrustError)."""
+    if not (isinstance(document, dict) and set(document) == ENVELOPE_MEMBERS and isinstance(document["payloadType"], str)
+            and _is_base64(document["payload"]) and isinstance(document["signatures"], list)
+            and all(_is_signature(item) for item in document["signatures"])):
+        raise TrustError("The statement is not a DSSE envelope (payload, payloadType and signatures, each signature a keyid "
+                         "and a sig, in standard base64).", code="malformed")
     copied = {**document, "signatures": [dict(item) for item in document["signatures"]]}  # from_dict rewrites them
     try:
-        return Envelope.from_dict(copied)
+        return envelope_type.from_dict(copied)
     except (KeyError, ValueError, TypeError, FormatError, binascii.Error):
         raise TrustError("The statement's envelope is damaged (payload or signature unreadable).", code="malformed") from None
+
+
+def _is_signature(item: Any) -> bool:
+    return isinstance(item, dict) and set(item) == SIGNATURE_MEMBERS and isinstance(item["keyid"], str) and _is_base64(item["sig"])
+
+
+def _is_base64(text: Any) -> bool:
+    """Standard base64 (RFC 4648 section 4) with its padding and unused bits zero: the one text of its bytes."""
+    if not isinstance(text, str):
+        return False
+    try:
+        return base64.b64encode(base64.b64decode(text, validate=True)).decode("ascii") == text
+    except (ValueError, binascii.Error):
+        return False
 
 
 def _signature_bytes(hex_text: str) -> bytes:
@@ -131,7 +155,7 @@ def _check_payload(statement: Statement) -> None:
     try:
         body = statement.body
         canonical = canonical_json(body)
-    except (ValueError, TypeError, UnicodeDecodeError):
+    except (ValueError, TypeError, RecursionError):
         raise TrustError(f"The {statement.kind}'s payload is not canonical JSON.", code="malformed") from None
     if not isinstance(body, dict) or canonical != statement.payload:
         raise TrustError(f"The {statement.kind}'s payload is not a JSON object in canonical form.", code="malformed")
