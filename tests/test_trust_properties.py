@@ -18,7 +18,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from stamps.errors import TrustError
-from stamps.trust.envelope import read, sign
+from stamps.trust.envelope import MAX_STATEMENT_BYTES, read, sign
 from stamps.trust.root import TrustRoot
 from trust_fixtures import Chain, seed_key
 
@@ -90,3 +90,12 @@ def test_base64_and_signatures_have_one_form(document: dict) -> None:
     with pytest.raises(TrustError) as refused:
         read(document)
     assert refused.value.code == "malformed"
+
+
+def test_the_size_limit_counts_utf8_bytes() -> None:
+    text = RECALL.canonical.decode()
+    padded = text[:-1] + " " * (MAX_STATEMENT_BYTES - len(text)) + "}"
+    assert read(padded) == RECALL
+    with pytest.raises(TrustError) as refused:
+        read(text[:-1] + "\u00a0" * ((MAX_STATEMENT_BYTES - len(text)) // 2 + 1) + "}")
+    assert refused.value.code == "too_large"

@@ -107,7 +107,7 @@ def read(document: Any, *kinds: str) -> Statement:
 
 def _parsed(document: bytes | str) -> Any:
     """The JSON value of an envelope's text, at most MAX_STATEMENT_BYTES of UTF-8."""
-    if len(document) > MAX_STATEMENT_BYTES:
+    if len(document) > MAX_STATEMENT_BYTES or (isinstance(document, str) and len(document.encode("utf-8", "surrogatepass")) > MAX_STATEMENT_BYTES):
         raise TrustError(f"A statement may be at most {MAX_STATEMENT_BYTES} bytes.", code="too_large")
     try:
         return json.loads(document)
