@@ -11,14 +11,20 @@ and no single-bit change of a statement's canonical bytes is: each one is reject
 from __future__ import annotations
 
 import base64
+import copy
 import json
+from typing import Callable
 
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from securesystemslib.signer import CryptoSigner
+from tuf.api.dsse import SimpleEnvelope
+
+from stamps.canonical import canonical_json
 from stamps.errors import TrustError
-from stamps.trust.envelope import MAX_STATEMENT_BYTES, read, sign
+from stamps.trust.envelope import MAX_STATEMENT_BYTES, read, sign, ssl_key
 from stamps.trust.root import TrustRoot
 from trust_fixtures import Chain, seed_key
 
@@ -99,3 +105,63 @@ def test_the_size_limit_counts_utf8_bytes() -> None:
     with pytest.raises(TrustError) as refused:
         read(text[:-1] + "\u00a0" * ((MAX_STATEMENT_BYTES - len(text)) // 2 + 1) + "}")
     assert refused.value.code == "too_large"
+
+
+ROOT = json.loads(CHAIN.root().envelope.payload)
+
+
+def signed_root(payload: bytes) -> bytes:
+    """*payload* as a trust root envelope, signed by the national key (whatever it holds)."""
+    envelope: SimpleEnvelope = SimpleEnvelope(payload, SimpleEnvelope.DEFAULT_PAYLOAD_TYPE, {})
+    envelope.sign(CryptoSigner(CHAIN.national, ssl_key(CHAIN.national.public_key())))
+    return canonical_json(envelope.to_dict())
+
+
+def root_with(change: Callable[[dict], None]) -> bytes:
+    payload = copy.deepcopy(ROOT)
+    change(payload)
+    return signed_root(canonical_json(payload))
+
+
+def office_key(root: dict) -> dict:
+    return root["keys"][root["x-ocop-offices"][0]["keyids"][0]]
+
+
+@pytest.mark.parametrize("data", [
+    root_with(lambda root: root.update(version=True)),
+    root_with(lambda root: root["roles"]["root"].update(threshold=True)),
+    root_with(lambda root: root.update(spec_version="1.0.\u0663")),
+    root_with(lambda root: office_key(root)["keyval"].update(public="-----BEGIN PUBLIC KEY-----")),
+    root_with(lambda root: office_key(root).update(keytype="rsa", scheme="rsassa-pss-sha256")),
+    root_with(lambda root: (root["keys"].update({"0" * 16: root["keys"].pop(root["x-ocop-offices"][0]["keyids"][0])}),
+                            root["x-ocop-offices"][0].update(keyids=["0" * 16]))),
+    root_with(lambda root: root["roles"]["root"]["keyids"].append("0" * 16)),
+    root_with(lambda root: root["x-ocop-offices"].append(5)),
+    root_with(lambda root: root.update({"x-ocop-offices": {"dien-bien": {}}})),
+    root_with(lambda root: root["x-ocop-offices"][1].update(keyids=root["x-ocop-offices"][0]["keyids"])),
+    root_with(lambda root: root["x-ocop-offices"].append(root["x-ocop-offices"][0])),
+    root_with(lambda root: root["x-ocop-hubs"].append({"id": "hub", "name": 5, "url": "https://hub.example.vn",
+                                                       "keyids": root["roles"]["root"]["keyids"]})),
+    signed_root(json.dumps(ROOT).encode()),
+    signed_root(canonical_json(ROOT).replace(b'"2027-12-01T00:00:00Z"', b'"2027-12-1T0:0:0Z"')),
+], ids=["version-true", "threshold-true", "spec-version-arabic-digit", "key-not-hex", "key-not-ed25519", "key-under-another-id",
+        "root-role-key-missing", "office-not-an-object", "offices-not-a-list", "key-of-two-offices", "office-twice",
+        "hub-name-not-text", "payload-not-canonical", "expires-not-zero-padded"])
+def test_a_signed_but_malformed_trust_root_is_refused(data: bytes) -> None:
+    """What the national key signed must still be a trust root in its one written form (python-tuf reads all of these)."""
+    with pytest.raises(TrustError) as refused:
+        TrustRoot.load(data)
+    assert refused.value.code == "malformed"
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from(["version", "expires", "keys", "roles", "x-ocop-offices", "x-ocop-hubs", "spec_version"]), json_values)
+def test_a_signed_trust_root_with_any_member_changed_loads_or_is_a_trust_error(member: str, value: object) -> None:
+    try:
+        data = root_with(lambda root: root.update({member: value}))
+    except TypeError:  # a value canonical JSON refuses: sign its plain JSON
+        data = signed_root(json.dumps({**ROOT, member: value}).encode())
+    try:
+        TrustRoot.load(data)
+    except TrustError:
+        pass

@@ -17,7 +17,7 @@ import dataclasses
 import functools
 import hashlib
 import json
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from securesystemslib.dsse import Envelope
@@ -37,6 +37,7 @@ KINDS = {payload_type: kind for kind, payload_type in PAYLOAD_TYPES.items()}
 MAX_STATEMENT_BYTES = 64 * 1024
 ENVELOPE_MEMBERS = {"payload", "payloadType", "signatures"}
 SIGNATURE_MEMBERS = {"keyid", "sig"}
+AnEnvelope = TypeVar("AnEnvelope", bound=Envelope)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,7 +93,7 @@ def read(document: Any, *kinds: str) -> Statement:
     """A statement of one of *kinds* from its envelope JSON (text, bytes or parsed); its signature is not yet checked."""
     if isinstance(document, (bytes, str)):
         document = _parsed(document)
-    envelope = parse_envelope(document)
+    envelope = parse_envelope(document, Envelope)
     kind = KINDS.get(envelope.payload_type)
     if kind is None or (kinds and kind not in kinds):
         wanted = " or ".join(kinds) or "an OCOP statement"
@@ -115,7 +116,7 @@ def _parsed(document: bytes | str) -> Any:
         raise TrustError("The statement is not JSON.", code="malformed") from None
 
 
-def parse_envelope(document: Any, envelope_type: type[Envelope] = Envelope) -> Envelope:
+def parse_envelope(document: Any, envelope_type: type[AnEnvelope]) -> AnEnvelope:
     """A DSSE envelope from its JSON value: exactly its three members, base64 in its one standard form (TrustError)."""
     if not (isinstance(document, dict) and set(document) == ENVELOPE_MEMBERS and isinstance(document["payloadType"], str)
             and _is_base64(document["payload"]) and isinstance(document["signatures"], list)
@@ -124,7 +125,7 @@ def parse_envelope(document: Any, envelope_type: type[Envelope] = Envelope) -> E
                          "and a sig, in standard base64).", code="malformed")
     copied = {**document, "signatures": [dict(item) for item in document["signatures"]]}  # from_dict rewrites them
     try:
-        return envelope_type.from_dict(copied)
+        return envelope_type.from_dict(copied)  # type: ignore[return-value]
     except (KeyError, ValueError, TypeError, FormatError, binascii.Error):
         raise TrustError("The statement's envelope is damaged (payload or signature unreadable).", code="malformed") from None
 
