@@ -25,8 +25,10 @@ from tuf.api.dsse import SimpleEnvelope
 from stamps.canonical import canonical_json
 from stamps.errors import TrustError
 from stamps.trust.envelope import MAX_STATEMENT_BYTES, read, sign, ssl_key
+from stamps.trust.chain import admit_endorsement
 from stamps.trust.root import TrustRoot
-from trust_fixtures import Chain, seed_key
+from stamps.trust.statements import Endorsement
+from trust_fixtures import PRODUCER, Chain, seed_key
 
 CHAIN = Chain()
 RECALL = sign("recall", {"batch_digest": "ab" * 32, "issued_at": "2026-12-01T08:00:00Z", "mandatory": False,
@@ -165,3 +167,14 @@ def test_a_signed_trust_root_with_any_member_changed_loads_or_is_a_trust_error(m
         TrustRoot.load(data)
     except TrustError:
         pass
+
+
+def test_a_province_office_may_not_endorse_a_producer_of_another_province_even_without_products() -> None:
+    """Scope is about the producer too: a key-only endorsement outside the office's province is refused."""
+    elsewhere = Endorsement.read(CHAIN.endorsement(producer={**PRODUCER, "province": "Lào Cai"}))
+    key_only = sign("endorsement", {**elsewhere.body(), "products": []}, CHAIN.province)
+    with pytest.raises(TrustError) as refused:
+        admit_endorsement(CHAIN.root(), key_only)
+    assert refused.value.code == "out_of_scope"
+    assert admit_endorsement(CHAIN.root(), sign("endorsement", {**elsewhere.body(), "products": [], "office": "trung-uong"},
+                                                CHAIN.central)).office.scope == "central"
