@@ -155,6 +155,14 @@ def signed_root_document(payload: bytes, signer: str) -> str:
     return text(envelope.to_dict())
 
 
+def add_signature(document: str, payload: bytes, signer: str) -> str:
+    """*document* with one more signature over *payload*."""
+    envelope = SimpleEnvelope(payload, SimpleEnvelope.DEFAULT_PAYLOAD_TYPE, {})
+    envelope.sign(CryptoSigner(KEYS[signer], ssl_key(KEYS[signer].public_key())))
+    parsed = json.loads(document)
+    return text({**parsed, "signatures": parsed["signatures"] + envelope.to_dict()["signatures"]})
+
+
 # -- documents the cases change ------------------------------------------------------------------------------------
 
 def text(document: dict[str, Any]) -> str:
@@ -201,6 +209,9 @@ def root_cases(roots: dict[str, tuple[TrustRoot, list[str]]]) -> list[dict[str, 
              "trust_root_update", {"version": 2}, held="root-v1", document=doc("root-v2")),
         case("root-update-same", "The root already held, given again: nothing changes.", "trust_root_update", {"version": 1},
              held="root-v1", document=doc("root-v1")),
+        case("root-update-same-content-more-signatures", "The root already held, with a second signature (by the new national "
+             "key of version 2) added: the same signed metadata, so the same root; the held one is kept.", "trust_root_update",
+             {"version": 1}, held="root-v1", document=add_signature(doc("root-v1"), v1.envelope.payload, "national-2")),
         case("root-update-rollback", "An instance holding version 2 is given version 1.", "trust_root_update", refused("rollback"),
              held="root-v2", document=doc("root-v1")),
         case("root-update-same-version-other-content", "Another version 1 (a later expiry), signed by the national key.",

@@ -165,7 +165,7 @@ class TrustRoot:
             raise TrustError(f"This trust root is version {newer.version}, older than version {self.version} already in use.",
                              code="rollback")
         if newer.version == self.version:
-            if newer.canonical != self.canonical:
+            if newer.envelope.payload != self.envelope.payload:  # the same metadata with other signatures is the same root
                 raise TrustError(f"Two different trust roots claim version {self.version}.", code="rollback")
             return self
         try:
