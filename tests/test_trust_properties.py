@@ -178,3 +178,17 @@ def test_a_province_office_may_not_endorse_a_producer_of_another_province_even_w
     assert refused.value.code == "out_of_scope"
     assert admit_endorsement(CHAIN.root(), sign("endorsement", {**elsewhere.body(), "products": [], "office": "trung-uong"},
                                                 CHAIN.central)).office.scope == "central"
+
+
+@pytest.mark.parametrize("encode", [lambda text: text.encode("utf-16"), lambda text: text.encode("utf-32-le"),
+                                    lambda text: b"\xef\xbb\xbf" + text.encode("utf-8"), lambda text: "\ufeff" + text],
+                         ids=["utf-16", "utf-32", "utf-8-with-bom-bytes", "bom-text"])
+def test_envelopes_are_utf8_text_without_a_byte_order_mark(encode: Callable[[str], bytes | str]) -> None:
+    """JSON given as bytes is UTF-8 only (Python's json.loads would also guess UTF-16 and UTF-32 and skip a BOM)."""
+    for text, load in ((RECALL.canonical.decode(), read), (CHAIN.root().canonical.decode(), TrustRoot.load)):
+        document = encode(text)
+        if load is TrustRoot.load and isinstance(document, str):
+            document = document.encode("utf-8")
+        with pytest.raises(TrustError) as refused:
+            load(document)  # type: ignore[operator]
+        assert refused.value.code == "malformed"

@@ -110,10 +110,15 @@ def _parsed(document: bytes | str) -> Any:
     """The JSON value of an envelope's text, at most MAX_STATEMENT_BYTES of UTF-8."""
     if len(document) > MAX_STATEMENT_BYTES or (isinstance(document, str) and len(document.encode("utf-8", "surrogatepass")) > MAX_STATEMENT_BYTES):
         raise TrustError(f"A statement may be at most {MAX_STATEMENT_BYTES} bytes.", code="too_large")
+    return json_value(document, TrustError("The statement is not JSON in UTF-8.", code="malformed"))
+
+
+def json_value(document: bytes | str, error: TrustError) -> Any:
+    """The JSON value of a UTF-8 text (bytes in another encoding, or with a byte-order mark, are not: *error*)."""
     try:
-        return json.loads(document)
-    except (ValueError, RecursionError):
-        raise TrustError("The statement is not JSON.", code="malformed") from None
+        return json.loads(document.decode("utf-8") if isinstance(document, bytes) else document)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        raise error from None
 
 
 def parse_envelope(document: Any, envelope_type: type[AnEnvelope]) -> AnEnvelope:

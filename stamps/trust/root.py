@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-import json
 import re
 from typing import Any, Iterable
 
@@ -29,7 +28,7 @@ from keys.keyfile import key_id, public_key_from_bytes
 from stamps import validation as v
 from stamps.canonical import canonical_json
 from stamps.errors import KeyStoreError, TrustError, ValidationError
-from stamps.trust.envelope import Statement, parse_envelope, ssl_key
+from stamps.trust.envelope import Statement, json_value, parse_envelope, ssl_key
 
 SCOPES = ("province", "central")
 OFFICES, HUBS = "x-ocop-offices", "x-ocop-hubs"
@@ -193,7 +192,7 @@ def _read_root(data: bytes) -> tuple[SimpleEnvelope[Root], Root]:
     """The envelope and its TUF root metadata, each in its one written form; TrustError ``malformed`` otherwise."""
     not_a_root = TrustError("This is not a trust root (TUF root metadata in a DSSE envelope).", code="malformed")
     try:
-        envelope: SimpleEnvelope[Root] = parse_envelope(json.loads(data), SimpleEnvelope)
+        envelope: SimpleEnvelope[Root] = parse_envelope(json_value(data, not_a_root), SimpleEnvelope)
         root = envelope.get_signed()  # python-tuf's from_dict raises KeyError and AttributeError too on malformed input
     except (TrustError, DeserializationError, ValueError, TypeError, KeyError, AttributeError, RecursionError):
         raise not_a_root from None
