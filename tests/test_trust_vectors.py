@@ -41,7 +41,7 @@ def public_key(name: str) -> Ed25519PublicKey:
 
 
 def pae(payload_type: str, payload: bytes) -> bytes:
-    """DSSE's pre-authentication encoding, as docs/trust-format.md section 3 writes it."""
+    """DSSE's pre-authentication encoding, as docs/trust-format.md section 2.3 writes it."""
     kind = payload_type.encode("utf-8")
     return b"DSSEv1 " + str(len(kind)).encode() + b" " + kind + b" " + str(len(payload)).encode() + b" " + payload
 
@@ -177,7 +177,7 @@ def test_trust_vector(case: dict[str, Any]) -> None:
 
 
 def test_every_rejection_code_has_a_case() -> None:
-    """Each code the library raises or answers (docs/trust-format.md section 9) is some case's expected outcome."""
+    """Each code the library raises or answers (docs/trust-format.md section 12) is some case's expected outcome."""
     codes = {case["expected"].get("code") for case in VECTORS["cases"]}
     codes |= {case["expected"].get("standing") for case in VECTORS["cases"]} | {case["expected"].get("producer") for case in VECTORS["cases"]}
     codes |= {(case["expected"].get("attestation") or {}).get("result") for case in VECTORS["cases"]}
