@@ -143,6 +143,9 @@ def office_key(root: dict) -> dict:
     root_with(lambda root: root.update(version=True)),
     root_with(lambda root: root["roles"]["root"].update(threshold=True)),
     root_with(lambda root: root.update(spec_version="1.0.\u0663")),
+    root_with(lambda root: root.update(consistent_snapshot="yes")),
+    root_with(lambda root: root["roles"]["targets"].update(keyids="ab")),
+    root_with(lambda root: root["roles"]["snapshot"].update(keyids=[1, 2])),
     root_with(lambda root: office_key(root)["keyval"].update(public="-----BEGIN PUBLIC KEY-----")),
     root_with(lambda root: office_key(root).update(keytype="rsa", scheme="rsassa-pss-sha256")),
     root_with(lambda root: (root["keys"].update({"0" * 16: root["keys"].pop(root["x-ocop-offices"][0]["keyids"][0])}),
@@ -156,7 +159,8 @@ def office_key(root: dict) -> dict:
                                                        "keyids": root["roles"]["root"]["keyids"]})),
     signed_root(json.dumps(ROOT).encode()),
     signed_root(canonical_json(ROOT).replace(b'"2027-12-01T00:00:00Z"', b'"2027-12-1T0:0:0Z"')),
-], ids=["version-true", "threshold-true", "spec-version-arabic-digit", "key-not-hex", "key-not-ed25519", "key-under-another-id",
+], ids=["version-true", "threshold-true", "spec-version-arabic-digit", "consistent-snapshot-not-boolean",
+        "role-keyids-a-string", "role-keyids-not-text", "key-not-hex", "key-not-ed25519", "key-under-another-id",
         "root-role-key-missing", "office-not-an-object", "offices-not-a-list", "key-of-two-offices", "office-twice",
         "hub-name-not-text", "payload-not-canonical", "expires-not-zero-padded"])
 def test_a_signed_but_malformed_trust_root_is_refused(data: bytes) -> None:

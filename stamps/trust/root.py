@@ -215,6 +215,10 @@ def _root_problem(root: Root, payload: bytes) -> str | None:
         return "spec_version must be 1.x or 1.x.y"
     if not all(type(number) is int for number in [root.version, *(role.threshold for role in root.roles.values())]):
         return "version and thresholds must be whole numbers"
+    if not (root.consistent_snapshot is None or isinstance(root.consistent_snapshot, bool)):
+        return "consistent_snapshot must be true or false"
+    if not all(isinstance(role.keyids, list) and all(isinstance(keyid, str) for keyid in role.keyids) for role in root.roles.values()):
+        return "each role's keyids must be a list of key ids"
     if not set(root.roles[Root.type].keyids) <= set(root.keys):
         return "a key of the root role is not in keys"
     bad = next((keyid for keyid, key in root.keys.items() if not _is_our_ed25519_key(keyid, key)), None)
