@@ -170,6 +170,12 @@ def test_a_signed_but_malformed_trust_root_is_refused(data: bytes) -> None:
     assert refused.value.code == "malformed"
 
 
+def test_a_trust_root_reads_its_expiry_with_four_digits_on_every_platform() -> None:
+    """Year 27 is written 0027 (glibc's strftime writes 27, which made this root 'not canonical' on Linux only)."""
+    root = TrustRoot.load(root_with(lambda root: root.update(expires="0027-12-01T00:00:00Z")))
+    assert root.expires.year == 27 and root.is_expired(dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc))
+
+
 @settings(max_examples=150, deadline=None)
 @given(st.sampled_from(["version", "expires", "keys", "roles", "x-ocop-offices", "x-ocop-hubs", "spec_version"]), json_values)
 def test_a_signed_trust_root_with_any_member_changed_loads_or_is_a_trust_error(member: str, value: object) -> None:

@@ -206,8 +206,10 @@ def _read_root(data: bytes) -> tuple[SimpleEnvelope[Root], Root]:
 
 def _root_problem(root: Root, payload: bytes) -> str | None:
     """What breaks our rules for TUF root metadata (one written form, Ed25519 keys under our key ids), or None."""
+    expires = root.expires  # written here: strftime does not pad a year before 1000 to four digits on every platform
+    written = root.to_dict() | {"expires": f"{expires.year:04d}-{expires:%m-%dT%H:%M:%S}Z"}
     try:
-        if canonical_json(root.to_dict()) != payload:
+        if canonical_json(written) != payload:
             return "its payload is not the canonical JSON of TUF root metadata"
     except TypeError:
         return "its payload holds a value canonical JSON refuses"
