@@ -63,8 +63,8 @@ def admit_endorsement(root: TrustRoot, statement: Statement) -> Endorsed:
     if endorsement.office != office.id:
         raise TrustError(f"The endorsement names office {endorsement.office!r} but is signed by {office.id!r}.", code="wrong_signer")
     if office.scope == "province" and endorsement.producer.province != office.province:
-        raise TrustError(f"{office.name} may not endorse a producer in {endorsement.producer.province} (only in {office.province}).",
-                         code="out_of_scope")
+        raise TrustError(f"{office.name} may not endorse a producer in {endorsement.producer.province} (a province office "
+                         f"endorses producers in {office.province} only).", code="out_of_scope")
     for product in endorsement.products:
         if not office.may_endorse(product.stars, endorsement.producer.province):
             where = "" if office.scope == "central" else f" in {office.province}"

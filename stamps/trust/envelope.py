@@ -11,12 +11,13 @@ of the envelope, which is also the form the hub keeps byte for byte.
 
 from __future__ import annotations
 
+import base64
 import binascii
 import dataclasses
 import functools
 import hashlib
 import json
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from securesystemslib.dsse import Envelope
@@ -34,6 +35,9 @@ PAYLOAD_TYPES = {
 }
 KINDS = {payload_type: kind for kind, payload_type in PAYLOAD_TYPES.items()}
 MAX_STATEMENT_BYTES = 64 * 1024
+ENVELOPE_MEMBERS = {"payload", "payloadType", "signatures"}
+SIGNATURE_MEMBERS = {"keyid", "sig"}
+AnEnvelope = TypeVar("AnEnvelope", bound=Envelope)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,13 +95,8 @@ def read(document: Any, *kinds: str, limit: int = MAX_STATEMENT_BYTES) -> Statem
     Text longer than *limit* is refused before it is parsed.
     """
     if isinstance(document, (bytes, str)):
-        if len(document) > limit:
-            raise TrustError(f"A statement may be at most {limit:,} bytes.", code="too_large")
-        try:
-            document = json.loads(document)
-        except ValueError:
-            raise TrustError("The statement is not JSON.", code="malformed") from None
-    envelope = _parse_envelope(document)
+        document = _parsed(document, limit)
+    envelope = parse_envelope(document, Envelope)
     kind = KINDS.get(envelope.payload_type)
     if kind is None or (kinds and kind not in kinds):
         wanted = " or ".join(kinds) or "an OCOP statement"
@@ -110,16 +109,47 @@ def read(document: Any, *kinds: str, limit: int = MAX_STATEMENT_BYTES) -> Statem
     return statement
 
 
-def _parse_envelope(document: Any) -> Envelope:
-    if not (isinstance(document, dict) and set(document) == {"payload", "payloadType", "signatures"}
-            and isinstance(document["payloadType"], str) and isinstance(document["signatures"], list)
-            and all(isinstance(item, dict) for item in document["signatures"])):
-        raise TrustError("The statement is not a DSSE envelope (payload, payloadType, signatures).", code="malformed")
+def _parsed(document: bytes | str, limit: int) -> Any:
+    """The JSON value of an envelope's text, at most *limit* bytes of UTF-8."""
+    if len(document) > limit or (isinstance(document, str) and len(document.encode("utf-8", "surrogatepass")) > limit):
+        raise TrustError(f"A statement may be at most {limit:,} bytes.", code="too_large")
+    return json_value(document, TrustError("The statement is not JSON in UTF-8.", code="malformed"))
+
+
+def json_value(document: bytes | str, error: TrustError) -> Any:
+    """The JSON value of a UTF-8 text (bytes in another encoding, or with a byte-order mark, are not: *error*)."""
+    try:
+        return json.loads(document.decode("utf-8") if isinstance(document, bytes) else document)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        raise error from None
+
+
+def parse_envelope(document: Any, envelope_type: type[AnEnvelope]) -> AnEnvelope:
+    """A DSSE envelope from its JSON value: exactly its three members, base64 in its one standard form (TrustError)."""
+    if not (isinstance(document, dict) and set(document) == ENVELOPE_MEMBERS and isinstance(document["payloadType"], str)
+            and _is_base64(document["payload"]) and isinstance(document["signatures"], list)
+            and all(_is_signature(item) for item in document["signatures"])):
+        raise TrustError("The statement is not a DSSE envelope (payload, payloadType and signatures, each signature a keyid "
+                         "and a sig, in standard base64).", code="malformed")
     copied = {**document, "signatures": [dict(item) for item in document["signatures"]]}  # from_dict rewrites them
     try:
-        return Envelope.from_dict(copied)
+        return envelope_type.from_dict(copied)  # type: ignore[return-value]
     except (KeyError, ValueError, TypeError, FormatError, binascii.Error):
         raise TrustError("The statement's envelope is damaged (payload or signature unreadable).", code="malformed") from None
+
+
+def _is_signature(item: Any) -> bool:
+    return isinstance(item, dict) and set(item) == SIGNATURE_MEMBERS and isinstance(item["keyid"], str) and _is_base64(item["sig"])
+
+
+def _is_base64(text: Any) -> bool:
+    """Standard base64 (RFC 4648 section 4) with its padding and unused bits zero: the one text of its bytes."""
+    if not isinstance(text, str):
+        return False
+    try:
+        return base64.b64encode(base64.b64decode(text, validate=True)).decode("ascii") == text
+    except (ValueError, binascii.Error):
+        return False
 
 
 def _signature_bytes(hex_text: str) -> bytes:
@@ -134,7 +164,7 @@ def _check_payload(statement: Statement) -> None:
     try:
         body = statement.body
         canonical = canonical_json(body)
-    except (ValueError, TypeError, UnicodeDecodeError):
+    except (ValueError, TypeError, RecursionError):
         raise TrustError(f"The {statement.kind}'s payload is not canonical JSON.", code="malformed") from None
     if not isinstance(body, dict) or canonical != statement.payload:
         raise TrustError(f"The {statement.kind}'s payload is not a JSON object in canonical form.", code="malformed")

@@ -27,12 +27,14 @@ from tuf.api.serialization import DeserializationError
 from keys.keyfile import key_id, public_key_from_bytes
 from stamps import validation as v
 from stamps.canonical import canonical_json
-from stamps.errors import TrustError, ValidationError
-from stamps.trust.envelope import Statement, ssl_key
+from stamps.errors import KeyStoreError, TrustError, ValidationError
+from stamps.trust.envelope import Statement, json_value, parse_envelope, ssl_key
 
 SCOPES = ("province", "central")
 OFFICES, HUBS = "x-ocop-offices", "x-ocop-hubs"
 _ID = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+_SPEC_VERSION = re.compile(r"1\.[0-9]+(\.[0-9]+)?")
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 Signer = TypeVar("Signer", "Office", "Hub")
 
 
@@ -162,7 +164,7 @@ class TrustRoot:
             raise TrustError(f"This trust root is version {newer.version}, older than version {self.version} already in use.",
                              code="rollback")
         if newer.version == self.version:
-            if newer.canonical != self.canonical:
+            if newer.envelope.payload != self.envelope.payload:  # the same metadata with other signatures is the same root
                 raise TrustError(f"Two different trust roots claim version {self.version}.", code="rollback")
             return self
         try:
@@ -175,13 +177,7 @@ class TrustRoot:
     @classmethod
     def load(cls, data: bytes) -> "TrustRoot":
         """Read a trust root and check that its own root role signed it (TrustError otherwise)."""
-        try:
-            envelope: SimpleEnvelope[Root] = SimpleEnvelope.from_bytes(data)
-            root = envelope.get_signed()
-        except (DeserializationError, ValueError, TypeError, KeyError):
-            raise TrustError("This is not a trust root (TUF root metadata in a DSSE envelope).", code="malformed") from None
-        if not isinstance(root, Root) or envelope.payload_type != SimpleEnvelope.DEFAULT_PAYLOAD_TYPE:
-            raise TrustError("This is not a trust root (TUF root metadata in a DSSE envelope).", code="malformed")
+        envelope, root = _read_root(data)
         try:
             root.verify_delegate(Root.type, envelope.pae(), envelope.signatures)
         except UnsignedMetadataError:
@@ -190,6 +186,56 @@ class TrustRoot:
             return cls(envelope, root)
         except (ValidationError, KeyError, TypeError, ValueError):
             raise TrustError("The trust root's list of offices or hubs is malformed.", code="malformed") from None
+
+
+def _read_root(data: bytes) -> tuple[SimpleEnvelope[Root], Root]:
+    """The envelope and its TUF root metadata, each in its one written form; TrustError ``malformed`` otherwise."""
+    not_a_root = TrustError("This is not a trust root (TUF root metadata in a DSSE envelope).", code="malformed")
+    try:
+        envelope: SimpleEnvelope[Root] = parse_envelope(json_value(data, not_a_root), SimpleEnvelope)
+        root = envelope.get_signed()  # python-tuf's from_dict raises KeyError and AttributeError too on malformed input
+    except (TrustError, DeserializationError, ValueError, TypeError, KeyError, AttributeError, RecursionError):
+        raise not_a_root from None
+    if not isinstance(root, Root) or envelope.payload_type != SimpleEnvelope.DEFAULT_PAYLOAD_TYPE:
+        raise not_a_root
+    problem = _root_problem(root, envelope.payload)
+    if problem:
+        raise TrustError(f"The trust root is malformed: {problem}.", code="malformed")
+    return envelope, root
+
+
+def _root_problem(root: Root, payload: bytes) -> str | None:
+    """What breaks our rules for TUF root metadata (one written form, Ed25519 keys under our key ids), or None."""
+    expires = root.expires  # written here: strftime does not pad a year before 1000 to four digits on every platform
+    written = root.to_dict() | {"expires": f"{expires.year:04d}-{expires:%m-%dT%H:%M:%S}Z"}
+    try:
+        if canonical_json(written) != payload:
+            return "its payload is not the canonical JSON of TUF root metadata"
+    except TypeError:
+        return "its payload holds a value canonical JSON refuses"
+    if not _SPEC_VERSION.fullmatch(root.spec_version):
+        return "spec_version must be 1.x or 1.x.y"
+    if not all(type(number) is int for number in [root.version, *(role.threshold for role in root.roles.values())]):
+        return "version and thresholds must be whole numbers"
+    if not (root.consistent_snapshot is None or isinstance(root.consistent_snapshot, bool)):
+        return "consistent_snapshot must be true or false"
+    if not all(isinstance(role.keyids, list) and all(isinstance(keyid, str) for keyid in role.keyids) for role in root.roles.values()):
+        return "each role's keyids must be a list of key ids"
+    if not set(root.roles[Root.type].keyids) <= set(root.keys):
+        return "a key of the root role is not in keys"
+    bad = next((keyid for keyid, key in root.keys.items() if not _is_our_ed25519_key(keyid, key)), None)
+    return f"key {bad[:20]!r} is not an Ed25519 key under its key id" if bad is not None else None
+
+
+def _is_our_ed25519_key(keyid: str, key: Key) -> bool:
+    public = key.keyval.get("public")
+    if ((key.keytype, key.scheme) != ("ed25519", "ed25519") or set(key.keyval) != {"public"} or key.unrecognized_fields
+            or not (isinstance(public, str) and _HEX64.fullmatch(public))):
+        return False
+    try:
+        return key_id(public_key_from_bytes(bytes.fromhex(public))) == keyid
+    except KeyStoreError:
+        return False
 
 
 def make_root(*, national: Iterable[Ed25519PublicKey], offices: Iterable[tuple[Office, Iterable[Ed25519PublicKey]]],
@@ -222,16 +268,36 @@ def _add_key(keys: dict[str, Key], public_key: Ed25519PublicKey) -> str:
 
 
 def _offices(root: Root) -> Iterable[Office]:
-    for item in root.unrecognized_fields.get(OFFICES, []):
+    seen: set[str] = set()
+    for item in _entries(root, OFFICES):
         office = Office.from_input(item)
         if office.to_dict() != item or not all(keyid in root.keys for keyid in office.keyids):
             raise ValueError("office entry not in its written form, or a key missing")
+        _claim(seen, "office:" + office.id, *office.keyids)
         yield office
 
 
 def _hubs(root: Root) -> Iterable[Hub]:
-    for item in root.unrecognized_fields.get(HUBS, []):
+    seen: set[str] = set(keyid for office in _offices(root) for keyid in office.keyids)
+    for item in _entries(root, HUBS):
         hub = Hub(item["id"], item["name"], item["url"], tuple(item["keyids"]))
-        if hub.to_dict() != item or not all(keyid in root.keys for keyid in hub.keyids):
+        if (hub.to_dict() != item or not all(isinstance(text, str) for text in (hub.id, hub.name, hub.url, *hub.keyids))
+                or not all(keyid in root.keys for keyid in hub.keyids)):
             raise ValueError("hub entry not in its written form, or a key missing")
+        _claim(seen, "hub:" + hub.id, *hub.keyids)
         yield hub
+
+
+def _entries(root: Root, field: str) -> list[dict[str, Any]]:
+    """The objects of one extension field (absent: none)."""
+    items = root.unrecognized_fields.get(field, [])
+    if not (isinstance(items, list) and all(isinstance(item, dict) for item in items)):
+        raise ValueError(f"{field} must be a list of objects")
+    return items
+
+
+def _claim(seen: set[str], *names: str) -> None:
+    """Each office or hub id, and each key id, belongs to one office or hub only."""
+    if seen & set(names) or len(set(names)) != len(names):
+        raise ValueError("an id or a key id is listed twice")
+    seen.update(names)
