@@ -8,9 +8,13 @@ stars are shown as not attested.
 
 from __future__ import annotations
 
+import datetime as dt
+
+from stamps.errors import TrustError
 from stamps.store import Store
 from stamps.trust.chain import CHAIN_KINDS, TrustChain
 from stamps.trust.root import TrustRoot
+
 
 def current_root(store: Store) -> TrustRoot | None:
     """The trust root this instance holds, or None (a single cooperative's instance)."""
@@ -18,8 +22,13 @@ def current_root(store: Store) -> TrustRoot | None:
     return TrustRoot.load(text.encode("utf-8")) if text else None
 
 
-def install_root(store: Store, root: TrustRoot) -> TrustRoot:
-    """Hold *root* from now on: the first one as given, a later one only as an update of the one held (TrustError)."""
+def install_root(store: Store, root: TrustRoot, now: dt.datetime | None = None) -> TrustRoot:
+    """Hold *root* from now on: the first one as given, a later one only as an update of the one held; never an
+    expired one (TrustError)."""
+    moment = now or dt.datetime.now(dt.timezone.utc)
+    if root.is_expired(moment):
+        raise TrustError(f"Trust root version {root.version} expired on {root.expires:%Y-%m-%d}.", code="expired",
+                         hint="Ask the national root operator for the current one.")
     with store.transaction():
         held = current_root(store)
         accepted = held.accept_update(root) if held else root

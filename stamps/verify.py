@@ -74,6 +74,7 @@ REASONS: dict[str, tuple[str, str]] = {
     "key_not_endorsed": ("No OCOP office vouches for the key that signed this code.", "Khóa ký mã này không được cơ quan OCOP nào xác nhận."),
     "endorsement_expired": ("The OCOP office's endorsement of this producer's key is not valid today.", "Xác nhận của cơ quan OCOP cho khóa của chủ thể này không còn hiệu lực."),
     "endorsement_revoked": ("The OCOP office withdrew its endorsement of this producer.", "Cơ quan OCOP đã rút lại xác nhận cho chủ thể này."),
+    "trust_root_expired": ("This verifier's list of OCOP offices (its trust root) has expired: it vouches for no producer until it is renewed.", "Danh sách cơ quan OCOP (gốc tin cậy) của hệ thống này đã hết hạn: chưa thể xác nhận chủ thể nào cho đến khi được gia hạn."),
     "producer_mismatch": ("The batch record names another producer than the one the OCOP office endorsed for this key.", "Hồ sơ lô hàng ghi chủ thể khác với chủ thể được cơ quan OCOP xác nhận cho khóa này."),
 }
 # Why a product's OCOP stars are not shown as attested (the "ocop" part of a result; it does not change the verdict).
@@ -86,6 +87,7 @@ OCOP_REASONS: dict[str, tuple[str, str]] = {
 
 # The verdict when the chain does not endorse a key on the scan day (Standing.reason -> Result).
 STANDING_RESULTS = {"key_not_endorsed": Result.UNKNOWN_ISSUER, "endorsement_expired": Result.UNKNOWN_ISSUER,
+                    "trust_root_expired": Result.UNKNOWN_ISSUER,
                     "endorsement_revoked": Result.REVOKED_KEY, "key_revoked": Result.REVOKED_KEY}
 
 

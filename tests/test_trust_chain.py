@@ -8,10 +8,11 @@ import pytest
 
 from keys.keyfile import key_id
 from stamps.errors import TrustError
-from stamps.trust.chain import TrustChain, admit_endorsement
+from stamps.trust.chain import TrustChain, admit_endorsement, admit_recall
+from stamps.trust.root import Office, make_root, sign_root
 from stamps.trust.envelope import StoredStatement, read, sign
-from stamps.trust.statements import Endorsement, Enrolment, ProducerIdentity, Revocation, timestamp
-from trust_fixtures import DAY, PRODUCER, Chain, seed_key
+from stamps.trust.statements import Endorsement, Enrolment, ProducerIdentity, Recall, Revocation, timestamp
+from trust_fixtures import DAY, EXPIRES, PRODUCER, Chain, seed_key
 
 RECORD = {"producer": {**PRODUCER, "phone": "0912 345 678"},
           "product": {"name": "Mật ong hoa Ban", "ocop_certificate_no": "OCOP-DB-2026-017", "ocop_stars": 4}}
@@ -99,3 +100,52 @@ def test_a_province_office_may_not_endorse_a_producer_of_another_province_even_w
     with pytest.raises(TrustError) as refused:
         admit_endorsement(chain.root(), sign("endorsement", body, chain.province))
     assert refused.value.code == "out_of_scope"
+
+
+def test_an_office_revokes_only_what_it_endorsed_and_the_central_office_anything() -> None:
+    chain = Chain()
+    endorsement = chain.endorsement()
+    producer_id = key_id(chain.producer.public_key())
+    other_province = seed_key(30)
+    offices = chain.offices() + [(Office("quang-ninh", "VP NTM Quảng Ninh", "province", "Quảng Ninh", (key_id(other_province.public_key()),),
+                                         dt.date(2026, 1, 1), dt.date(2030, 1, 1)), [other_province.public_key()])]
+    root = sign_root(make_root(national=[chain.national.public_key()], offices=offices, version=1, expires=EXPIRES), [chain.national])
+    for signer, endorsed in ((other_province, True), (chain.central, False), (chain.province, False)):
+        for revocation in (Revocation("endorsement", endorsement.hash, "x", "2026-12-01T00:00:00Z"),
+                           Revocation("key", producer_id, "x", "2026-12-01T00:00:00Z")):
+            trust = TrustChain.from_statements(root, stored(endorsement, sign("revocation", revocation.body(), signer)))
+            assert trust.standing(producer_id, DAY).endorsed is endorsed, (signer, revocation.target)
+
+
+def test_an_expired_trust_root_vouches_for_no_key_and_is_not_installed() -> None:
+    chain = Chain()
+    trust = TrustChain.from_statements(chain.root(), stored(chain.endorsement()))
+    producer_id = key_id(chain.producer.public_key())
+    assert trust.standing(producer_id, EXPIRES.date()).endorsed
+    assert trust.standing(producer_id, EXPIRES.date() + dt.timedelta(days=1)).reason == "trust_root_expired"
+
+
+def test_stars_are_attested_by_any_current_endorsement_that_holds_them_valid() -> None:
+    chain = Chain()
+    lapsed = chain.endorsement(product_until=dt.date(2026, 6, 1))
+    central = sign("endorsement", {**Endorsement.read(chain.endorsement(office="central", stars=5)).body(),
+                                   "producer_ref": "TW-01"}, chain.central)
+    trust = TrustChain.from_statements(chain.root(), stored(lapsed, central))
+    standing = trust.standing(key_id(chain.producer.public_key()), DAY)
+    assert trust.attestation(standing, RECORD, DAY).product.stars == 5
+    alone = TrustChain.from_statements(chain.root(), stored(lapsed))
+    assert alone.attestation(alone.standing(key_id(chain.producer.public_key()), DAY), RECORD, DAY).reason == "ocop_endorsement_expired"
+
+
+@pytest.mark.parametrize("signer, mandatory, admitted", [("producer", False, True), ("producer", True, False),
+                                                         ("province", True, True), ("hub", False, False)])
+def test_a_recall_is_the_batch_keys_voluntary_one_or_an_offices(signer: str, mandatory: bool, admitted: bool) -> None:
+    chain = Chain()
+    recall = Recall("ab" * 32, "Sai nhãn", mandatory, DAY, "2026-12-01T00:00:00Z")
+    statement = sign("recall", recall.body(), getattr(chain, signer))
+    record_key = Endorsement.read(chain.endorsement()).keys[0]
+    if admitted:
+        assert admit_recall(chain.root(), statement, record_key) == recall
+    else:
+        with pytest.raises(TrustError):
+            admit_recall(chain.root(), statement, record_key)

@@ -165,3 +165,11 @@ def test_a_lapsed_endorsement_has_its_reason_on_the_page_in_both_languages(hub: 
     path = "/V/" + code(4).rsplit("/V/", 1)[1]
     page = apps().test_client().get(path, headers={"Accept-Language": lang}).get_data(as_text=True)
     assert words in page
+
+
+def test_an_expired_trust_root_is_not_installed(hub: Hub) -> None:
+    from stamps.errors import TrustError
+    from trust_fixtures import EXPIRES
+    with pytest.raises(TrustError) as refused:
+        install_root(hub.instance.store, hub.chain.root(2), now=EXPIRES + dt.timedelta(seconds=1))
+    assert refused.value.code == "expired" and hub.instance.store.trust_root() == hub.chain.root().canonical.decode()

@@ -30,7 +30,7 @@ from stamps.trust.statements import EndorsedKey, EndorsedProduct, Endorsement, E
 OUTPUT = Path(__file__).with_name("trust-vectors.json")
 STAMP_VECTORS = Path(__file__).with_name("stamp-vectors.json")
 KEY_NAMES = ("national", "national-2", "dien-bien", "trung-uong", "producer", "stranger")
-EXPIRES = dt.datetime(2027, 12, 1, tzinfo=dt.timezone.utc)
+EXPIRES = dt.datetime(2031, 12, 1, tzinfo=dt.timezone.utc)
 OFFICE_WINDOW = (dt.date(2026, 1, 1), dt.date(2030, 12, 31))
 KEY_WINDOW = (dt.date(2026, 10, 1), dt.date(2028, 12, 31))
 DAY = "2026-11-23"
@@ -136,7 +136,7 @@ def trust_roots() -> dict[str, tuple[TrustRoot, list[str]]]:
         "root-v1": (root(1, "national", ["national"]), ["national"]),
         "root-v2": (root(2, "national-2", ["national-2", "national"]), ["national-2", "national"]),
         "root-v2-not-signed-by-v1": (root(2, "national-2", ["national-2"]), ["national-2"]),
-        "root-v1-other": (root(1, "national", ["national"], EXPIRES.replace(year=2028)), ["national"]),
+        "root-v1-other": (root(1, "national", ["national"], EXPIRES.replace(year=2032)), ["national"]),
     }
 
 

@@ -30,7 +30,7 @@ from stamps.batch_record import RecordSignatureError, SignedBatchRecord, StoredB
 from stamps.canonical import canonical_json
 from stamps.code import DIGEST_PREFIX_BYTES
 from stamps.errors import TrustError
-from stamps.trust.chain import CHAIN_KINDS, TrustChain
+from stamps.trust.chain import CHAIN_KINDS, TrustChain, admit_recall, endorsed_key
 from stamps.trust.envelope import Statement, StoredStatement, read, sign
 from stamps.trust.root import TrustRoot
 from stamps.trust.statements import Endorsement, Recall, timestamp
@@ -141,21 +141,15 @@ def _batches(documents: list[Any]) -> dict[bytes, StoredBatch]:
 
 
 def _apply_recalls(batches: dict[bytes, StoredBatch], recalls: list[StoredStatement], root: TrustRoot, chain: TrustChain) -> None:
-    """Mark each recalled batch whose recall its own key or an office of the root signed; others are left out."""
-    keys = {key.key_id: key.public_key for key in chain.keyring()}
+    """Mark each recalled batch whose recall the chain's rules admit (its own key, or an office); others are left out."""
     for item in recalls:
         statement = read(item.body, "recall")
-        recall = Recall.read(statement)
-        batch = batches.get(bytes.fromhex(recall.batch_digest)[:DIGEST_PREFIX_BYTES])
-        if batch is None or batch.digest != recall.batch_digest:
+        digest = Recall.read(statement).batch_digest
+        batch = batches.get(bytes.fromhex(digest)[:DIGEST_PREFIX_BYTES])
+        if batch is None or batch.digest != digest:
             continue
         try:
-            if root.office_of_key(statement.signer):
-                root.signing_office(statement)
-            elif statement.signer == batch.record.get("key_id") and statement.signer in keys:
-                statement.verify_by(keys[statement.signer])
-            else:
-                continue
+            recall = admit_recall(root, statement, endorsed_key(chain.endorsed, str(batch.record.get("key_id"))))
         except TrustError:
             continue
         kind = "mandatory" if recall.mandatory else "voluntary"

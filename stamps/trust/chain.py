@@ -18,7 +18,7 @@ from keys.keyring import Keyring, TrustedKey
 from stamps.errors import TrustError
 from stamps.trust.envelope import Statement, StoredStatement, read
 from stamps.trust.root import Office, TrustRoot
-from stamps.trust.statements import Endorsement, Revocation
+from stamps.trust.statements import EndorsedKey, Endorsement, Recall, Revocation
 
 CHAIN_KINDS = ("endorsement", "revocation")
 
@@ -75,14 +75,46 @@ def admit_endorsement(root: TrustRoot, statement: Statement) -> Endorsed:
 
 def revocation_signer_allowed(root: TrustRoot, statement: Statement, revocation: Revocation,
                               endorsed: dict[str, Endorsed]) -> None:
-    """An office may revoke anything; a producer key may revoke only itself. TrustError otherwise (signature checked)."""
+    """Who may revoke what: a producer key only itself; an office what it endorsed (an endorsement it signed, a key one
+    of its endorsements lists); the central office anything. TrustError otherwise (the signature is checked too)."""
     if revocation.target == "key" and revocation.subject == statement.signer and root.office_of_key(statement.signer) is None:
-        key = next((e.endorsement.key(statement.signer) for e in endorsed.values() if e.endorsement.key(statement.signer)), None)
+        key = endorsed_key(endorsed.values(), statement.signer)
         if key is None:
             raise TrustError(f"Key {statement.signer} is not endorsed here, so its revocation cannot be checked.", code="unknown_key")
         statement.verify_by(key.public_key)
         return
-    root.signing_office(statement)
+    office = root.signing_office(statement)
+    if office.scope != "central" and office.id not in _endorsing_offices(revocation, endorsed):
+        raise TrustError(f"{office.name} may revoke only what it endorsed.", code="out_of_scope")
+
+
+def endorsed_key(endorsed: Iterable[Endorsed], identifier: str) -> EndorsedKey | None:
+    """The key *identifier* as an endorsement lists it, if one does."""
+    return next((key for item in endorsed if (key := item.endorsement.key(identifier)) is not None), None)
+
+
+def _endorsing_offices(revocation: Revocation, endorsed: dict[str, Endorsed]) -> set[str]:
+    """The offices whose endorsements the revocation concerns."""
+    if revocation.target == "endorsement":
+        found = endorsed.get(revocation.subject)
+        return {found.office.id} if found else set()
+    return {item.office.id for item in endorsed.values() if item.endorsement.key(revocation.subject)}
+
+
+def admit_recall(root: TrustRoot, statement: Statement, record_key: Any) -> Recall:
+    """A recall of a batch whose record names *record_key* (an endorsed key, or None when unknown): signed by that key
+    (a voluntary recall) or by an office of the root (voluntary or mandatory). TrustError otherwise."""
+    recall = Recall.read(statement)
+    if root.office_of_key(statement.signer) is not None:
+        root.signing_office(statement)
+        return recall
+    if record_key is None or statement.signer != record_key.key_id:
+        raise TrustError(f"The recall of batch {recall.batch_digest[:16]} is signed by key {statement.signer}, neither the "
+                         "batch's key nor an OCOP office's.", code="wrong_signer")
+    statement.verify_by(record_key.public_key)
+    if recall.mandatory:
+        raise TrustError("A mandatory recall is an OCOP office's; a producer's own recall is voluntary.", code="out_of_scope")
+    return recall
 
 
 class TrustChain:
@@ -144,6 +176,8 @@ class TrustChain:
         """Whether *key_id* is endorsed on *day*, with the endorsements that say so."""
         if key_id in self.revoked_keys:
             return Standing("key_revoked")
+        if self.root.expires.date() < day:
+            return Standing("trust_root_expired")
         naming = self._by_key.get(key_id, [])
         if not naming:
             return Standing("key_not_endorsed")
@@ -169,13 +203,13 @@ class TrustChain:
         certificate = product.get("ocop_certificate_no") if isinstance(product, dict) else None
         if certificate is None:
             return None
-        for item in standing.endorsements:
-            endorsed = item.endorsement.product(certificate)
-            if endorsed is not None and endorsed.name == product.get("name"):  # type: ignore[union-attr]
-                if not endorsed.valid_on(day):
-                    return Attestation("ocop_endorsement_expired", endorsed, item.office)
-                return Attestation(None, endorsed, item.office)
-        return Attestation("ocop_not_endorsed")
+        listed = [(endorsed, item.office) for item in standing.endorsements
+                  if (endorsed := item.endorsement.product(certificate)) is not None
+                  and endorsed.name == product.get("name")]  # type: ignore[union-attr]
+        valid = [(endorsed, office) for endorsed, office in listed if endorsed.valid_on(day)]
+        if valid:
+            return Attestation(None, *valid[0])
+        return Attestation("ocop_endorsement_expired", *listed[0]) if listed else Attestation("ocop_not_endorsed")
 
 
 SELF_DECLARED = Attestation("ocop_self_declared")

@@ -31,7 +31,7 @@ from stamps.errors import TrustError
 # kind -> DSSE payloadType (the domain tag): a statement of one kind can never be read as another.
 PAYLOAD_TYPES = {
     kind: f"application/vnd.ocop.{kind}.v1+json"
-    for kind in ("enrolment", "endorsement", "revocation", "recall", "trust-root", "bundle")
+    for kind in ("enrolment", "endorsement", "revocation", "recall", "bundle")
 }
 KINDS = {payload_type: kind for kind, payload_type in PAYLOAD_TYPES.items()}
 MAX_STATEMENT_BYTES = 64 * 1024
