@@ -134,10 +134,11 @@ def library_accept_rate(folder: Path, authority: Authority, producer: Producer_,
         acceptance.accept(store, request_body([producer.endorsement(authority, 0).to_json()]), now)
         bodies = [request_body([record.export() for record in producer.batches[start:start + request_size]])
                   for start in range(0, len(producer.batches), request_size)]
+        acceptance.accept(store, bodies[0], now)  # warm-up: the first request loads what the process has not used yet
         started = time.perf_counter()
-        for body in bodies:
+        for body in bodies[1:]:
             assert acceptance.accept(store, body, now)["accepted"] > 0
-        return len(producer.batches) / (time.perf_counter() - started)
+        return (len(producer.batches) - request_size) / (time.perf_counter() - started)
     finally:
         store.close()
 
