@@ -273,11 +273,18 @@ def keys_retire(ctx: click.Context, key_id: str) -> None:
 @cli.command()
 @click.argument("key_id")
 @click.option("--reason", default="", help="Why the key is revoked (lost, stolen, leaked).")
+@click.option("--unsigned", is_flag=True, help="Revoke it here only, with no revocation signed by the key for the hub "
+                                                "(its file or passphrase is lost: ask your OCOP office to revoke it there).")
 @click.pass_context
-def revoke(ctx: click.Context, key_id: str, reason: str) -> None:
-    """Revoke a key: every stamp it signed then verifies as 'revoked key'."""
-    key = open_instance(ctx).trust.set_status(key_id, "revoked", reason or None)
-    click.echo(f"Key {key.key_id} is revoked. Generate a new key with 'ocop-stamps keys generate'.")
+def revoke(ctx: click.Context, key_id: str, reason: str, unsigned: bool) -> None:
+    """Revoke a key: every stamp it signed then verifies as 'revoked key' (here, and at the hub after 'publish')."""
+    from stamps.roles.publishing import revoke_key
+
+    instance = open_instance(ctx)
+    keys = (lambda _: None) if unsigned else _own_key(instance, allow_revoked=True)
+    revoked = revoke_key(instance, key_id, reason, keys, dt.datetime.now(dt.timezone.utc))
+    signed = " Its signed revocation goes to the hub with 'ocop-stamps publish'." if revoked.signed else ""
+    click.echo(f"Key {revoked.key_id} is revoked.{signed} Generate a new key with 'ocop-stamps keys generate'.")
 
 
 # the trust chain: enrolment, OCOP offices, the national root --------------------------------------------------
@@ -850,9 +857,34 @@ def batch_import(ctx: click.Context, json_file: Path) -> None:
 @click.pass_context
 def recall(ctx: click.Context, batch_ref: str, reason: str, mandatory: bool, on_text: str | None) -> None:
     """Recall a batch (thu hồi): its stamps then verify as 'recalled'."""
+    from stamps.roles.publishing import recall_batch
+
     on = validation.date(on_text, "--on", required=False)
-    item = registry.recall_batch(open_instance(ctx).store, batch_ref, reason, "mandatory" if mandatory else "voluntary", on)
-    click.echo(f"Batch {item.digest[:16]} (lot {item.record['batch']['lot_code']}) recalled: {reason}")
+    instance = open_instance(ctx)
+    recalled = recall_batch(instance.store, batch_ref, reason, "mandatory" if mandatory else "voluntary", on,
+                            _own_key(instance), dt.datetime.now(dt.timezone.utc))
+    item = recalled.batch
+    if recalled.earlier:
+        click.echo(f"Batch {item.digest[:16]} was recalled on {item.recall and item.recall['recalled_on']}; its recall is "
+                   "now signed for the hub ('ocop-stamps publish' sends it).")
+        return
+    click.echo(f"Batch {item.digest[:16]} (lot {item.record['batch']['lot_code']}) recalled: {item.recall and item.recall['reason']}")
+    if not recalled.signed:
+        click.echo("Note: this instance does not hold the batch's (unrevoked) key, so no signed recall was made for the "
+                   "hub; a mandatory recall there comes from your OCOP office.", err=True)
+
+
+def _own_key(instance: Instance, *, allow_revoked: bool = False) -> Callable[[str], Ed25519PrivateKey | None]:
+    """The private key of a key id when this instance holds its file (the passphrase asked then), else None; a revoked
+    key signs only its own revocation."""
+    from keys.keyfile import load_private_key
+
+    def load(key_id: str) -> Ed25519PrivateKey | None:
+        path = instance.key_path(key_id)
+        if not path.exists() or (instance.trust.get(key_id).status == "revoked" and not allow_revoked):
+            return None
+        return load_private_key(path, passphrase() if needs_passphrase(path) else None)
+    return load
 
 
 # issuing and verifying ----------------------------------------------------------------------------------
@@ -891,6 +923,7 @@ def issue(ctx: click.Context, batch_ref: str, count: int | None, reprint: str | 
     """Issue stamp codes for a batch and write them ready to print (codes.csv is always written)."""
     with loading_modules():
         from stamps.printing.jobs import CustomGrid, PrintJob, encoding_workers, parse_format
+        from stamps.roles.publishing import unpublished_warning
     if (count is None) == (reprint is None):
         raise click.ClickException("Give either --count N (new serials) or --reprint FIRST-LAST.")
     if out is not None and out.exists():
@@ -908,6 +941,9 @@ def issue(ctx: click.Context, batch_ref: str, count: int | None, reprint: str | 
     names = ", ".join(sorted(path.name for path in written.folder.iterdir()))
     click.echo(f"{len(written.serials):,} stamps (serials {written.serials.first}-{written.serials.last}, "
                f"{', '.join(f.name for f in job.formats)}) written to {written.folder}: {names}")
+    warning = unpublished_warning(instance.store, item)
+    if warning:
+        click.echo(f"Warning: {warning}", err=True)
 
 
 @contextlib.contextmanager
@@ -1156,15 +1192,26 @@ def _write_csv(out: Path | None, header: tuple[str, ...], rows: list[tuple[objec
 @click.option("--keep-scans", "keep_scan_days", type=click.IntRange(1, None), metavar="DAYS",
               help="Drop scan-log rows older than DAYS, hourly (per-unit counts stay). Default: keep them all.")
 @click.option("--access-log/--no-access-log", default=True, show_default=True, help="Log each request (never the client's IP).")
+@click.option("--trust-root", "trust_root_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Run as a hub: hold this national trust root (kept; a newer version later replaces it, an older one "
+                   "is refused) and take producers' publications at POST /api/v1/publish.")
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, workers: int | None, server_name: str | None, dev: bool,
-          copy_threshold: int, rate_limit: int, trusted_proxies: int, keep_scan_days: int | None, access_log: bool) -> None:
+          copy_threshold: int, rate_limit: int, trusted_proxies: int, keep_scan_days: int | None, access_log: bool,
+          trust_root_file: Path | None) -> None:
     """Start the web verifier that stamp QR codes open (reads this instance; needs no private key)."""
     with loading_modules():
         from verify_server import create_app
         from verify_server.serve import check_port_free, default_server, default_workers
         from verify_server.serve import run as run_server
-    location = open_instance(ctx, read_only=True).store.location
+    instance = open_instance(ctx, read_only=trust_root_file is None)
+    if trust_root_file is not None:
+        from stamps.roles.acceptance import hold_trust_root
+
+        root = hold_trust_root(instance.store, _file_bytes(trust_root_file))
+        click.echo(f"Hub of trust root version {root.version} ({len(root.offices)} OCOP offices): publications are taken "
+                   "at /api/v1/publish.", err=True)
+    location = instance.store.location
     server = "dev" if dev else server_name or default_server()
     workers = workers or default_workers()
     app = create_app({"INSTANCE": str(where(ctx).root), "DATABASE": where(ctx).database, "COPY_THRESHOLD": copy_threshold, "RATE_LIMIT_PER_MINUTE": rate_limit,
@@ -1173,6 +1220,25 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None, server_
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     click.echo(f"Verifier for {location} on http://{shown_host}:{port}/ ({server}, {workers} workers). Stop with Ctrl+C.", err=True)
     run_server(app, host=host, port=port, workers=workers, server=server, access_log=access_log)
+
+
+@cli.command()
+@click.option("--hub", "hub_url", metavar="URL",
+              help="The hub's address, e.g. https://truyxuat.example.vn (remembered: later runs need no --hub).")
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.pass_context
+def publish(ctx: click.Context, hub_url: str | None, files: tuple[Path, ...]) -> None:
+    """Send the hub what it does not hold yet: endorsements, signed batch records, recalls and revocations.
+
+    FILES (optional): statements or exported batch records to send as well, e.g. an OCOP office's revocation.
+    Safe to run again at any time; without a network, everything stays in the outbox for the next run.
+    """
+    from stamps.roles.publishing import publish as publish_outbox
+
+    report = publish_outbox(open_instance(ctx).store, hub_url, [_file_bytes(path) for path in files])
+    for note in report.held_back:
+        click.echo(f"Warning: {note}", err=True)
+    click.echo(report.summary())
 
 
 @cli.command()

@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from cli import cli as ocop_cli
-from stamps.demo import DemoRun
+from stamps.demo import DEMO_PASSPHRASE, DemoRun
 from stamps.instance import Instance
 from verify_server.background import stop_verifier, wait_until_ready
 
@@ -26,10 +26,11 @@ ROOT = Path(__file__).resolve().parent.parent
 WORKER_SCANS = 24  # answers per check: with two workers taking connections in turn, both answer many of them
 
 
-def run_cli(*arguments: str, database: str | None = None, instance: Path | None = None) -> Result:
+def run_cli(*arguments: str, database: str | None = None, instance: Path | None = None,
+            passphrase: str = "correct horse battery") -> Result:
     options = (["--instance", str(instance)] if instance else []) + (["--database", database] if database else [])
     return CliRunner().invoke(ocop_cli, [*options, *arguments], env={"OCOP_STAMPS_HOME": None, "OCOP_STAMPS_DATABASE": None,
-                                                                      "OCOP_STAMPS_PASSPHRASE": "correct horse battery"})
+                                                                      "OCOP_STAMPS_PASSPHRASE": passphrase})
 
 
 def ok(result: Result) -> str:
@@ -66,7 +67,8 @@ def test_db_copy_moves_an_instance_with_nothing_lost_and_can_run_again(
     app = apps(SCAN_FLUSH_SECONDS=0)
     for serial, address in [(1, "203.0.113.5"), (1, "198.51.100.7"), (2, "203.0.113.5")]:
         app.test_client().get("/api/v1/verify", query_string={"code": code(serial)}, environ_base={"REMOTE_ADDR": address})
-    run_cli("recall", demo.batch.digest, "--reason", "Thu hồi thử", instance=demo.instance_root)
+    ok(run_cli("recall", demo.batch.digest, "--reason", "Thu hồi thử", instance=demo.instance_root,
+               passphrase=DEMO_PASSPHRASE.decode()))  # the recall is signed with the batch's key
     before = ok(run_cli("scans", "list", demo.batch.digest, "--csv", instance=demo.instance_root))
 
     first = ok(run_cli("db", "copy", "--to", postgres_location, instance=demo.instance_root))
@@ -147,7 +149,8 @@ def test_db_copy_refuses_a_database_holding_another_instance_and_brings_changes_
 
 def test_a_second_db_copy_brings_a_revocation_and_an_edit_made_since(demo: DemoRun, postgres_location: str) -> None:
     ok(run_cli("db", "copy", "--to", postgres_location, instance=demo.instance_root))
-    ok(run_cli("revoke", demo.batch.record["key_id"], "--reason", "lost", instance=demo.instance_root))
+    ok(run_cli("revoke", demo.batch.record["key_id"], "--reason", "lost", instance=demo.instance_root,
+               passphrase=DEMO_PASSPHRASE.decode()))  # the key signs its own revocation
     ok(run_cli("producer", "edit", "1", "--phone", "0912345678", instance=demo.instance_root))
     ok(run_cli("db", "copy", "--to", postgres_location, instance=demo.instance_root))
     assert " revoked " in ok(run_cli("keys", "list", database=postgres_location))

@@ -20,7 +20,7 @@ from flask import Flask
 
 from cli import cli as ocop_cli
 from stamps import registry
-from stamps.demo import DemoRun
+from stamps.demo import DEMO_PASSPHRASE, DemoRun
 from stamps.instance import DB_NAME, Instance
 from stamps.store import sqlite as sqlite_engine
 from stamps.scanlog import ScanLog
@@ -30,6 +30,8 @@ from stamps.verify import Result
 ANDROID = "Mozilla/5.0 (Linux; Android 14; SM-A155F) AppleWebKit/537.36 Chrome/131.0 Mobile Safari/537.36"
 BOT = "facebookexternalhit/1.1"
 HEAVY_SCANS = 20_000
+
+SIGNING_ENV = {"OCOP_STAMPS_HOME": None, "OCOP_STAMPS_PASSPHRASE": DEMO_PASSPHRASE.decode()}  # recall and revoke sign
 
 
 def connect(demo: DemoRun) -> sqlite3.Connection:
@@ -247,7 +249,7 @@ def test_a_recall_by_the_cli_applies_on_the_very_next_scan(demo: DemoRun, apps: 
     page = "/V/" + code(9).rsplit("/", 1)[1]
     assert 'data-result="genuine"' in app.test_client().get(page).get_data(as_text=True)
     result = CliRunner().invoke(ocop_cli, ["--instance", str(demo.instance_root), "recall", demo.batch.digest[:16],
-                                           "--reason", "Nhiễm nấm mốc", "--mandatory"], env={"OCOP_STAMPS_HOME": None})
+                                           "--reason", "Nhiễm nấm mốc", "--mandatory"], env=SIGNING_ENV)
     assert result.exit_code == 0, result.output
     html = app.test_client().get(page).get_data(as_text=True)
     assert 'data-result="recalled"' in html and "Nhiễm nấm mốc" in html
@@ -260,7 +262,7 @@ def test_a_revocation_by_the_cli_applies_on_the_very_next_scan(demo: DemoRun, ap
     assert api(app, code(10))["result"] == "genuine"
     key_id = demo.batch.record["key_id"]
     result = CliRunner().invoke(ocop_cli, ["--instance", str(demo.instance_root), "revoke", key_id, "--reason", "lộ khóa"],
-                                env={"OCOP_STAMPS_HOME": None})
+                                env=SIGNING_ENV)
     assert result.exit_code == 0, result.output
     assert api(app, code(10))["result"] == "revoked_key"
 

@@ -260,6 +260,30 @@ def test_insert_batch_twice_is_refused(store: Store, key: Ed25519PrivateKey, ope
     assert store.table_count("batches") == 1
 
 
+def test_insert_batches_stores_many_in_one_call_and_reads_their_digests(store: Store, key: Ed25519PrivateKey,
+                                                                         open_stores: Callable[..., Store]) -> None:
+    records = [signed_batch(key, f"LOT-{number}") for number in range(7)]
+    store.insert_batches(records, "hub")
+    reader = open_stores()
+    assert [reader.batch_state(signed.digest_prefix.hex()) for signed in records] == [
+        BatchState(signed.digest.hex(), signed.signature.hex(), "hub", 0, None) for signed in records]
+    prefixes = [signed.digest_prefix.hex() for signed in records] + ["00" * 10]
+    assert reader.batch_digests(prefixes) == {signed.digest_prefix.hex(): signed.digest.hex() for signed in records}
+    assert reader.batch_digests([]) == {}
+    store.insert_batches([], "hub")
+
+
+@pytest.mark.parametrize("clash", ["held", "twice in the call"])
+def test_insert_batches_with_one_clash_stores_none_of_them(store: Store, key: Ed25519PrivateKey, clash: str) -> None:
+    held = stored(store, key, "LOT-HELD")
+    fresh = [signed_batch(key, f"LOT-{number}") for number in range(3)]
+    given = [*fresh, held] if clash == "held" else [*fresh, fresh[1]]
+    with pytest.raises(StampError, match="already in the store"):
+        store.insert_batches(given, "hub")
+    assert store.batch_digests([signed.digest_prefix.hex() for signed in fresh]) == {}
+    assert store.table_count("batches") == 1
+
+
 def test_batch_record_text(store: Store, key: Ed25519PrivateKey) -> None:
     signed = stored(store, key)
     text = store.batch_record_text(signed.digest.hex())

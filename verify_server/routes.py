@@ -3,6 +3,7 @@
 - ``/V/<token>`` (any letter case): the result page, logged in the scan log;
 - ``GET|POST /api/v1/verify?code=...``: the same verification as JSON;
 - ``GET /api/v1/keys``: the trust list (public keys with ids and statuses);
+- ``POST /api/v1/publish``: a hub takes signed statements and batch records (stamps.roles.acceptance);
 - ``/img/<sha256>``: a product thumbnail, content-addressed;
 - ``/healthz``: the instance can be read.
 
@@ -12,6 +13,7 @@ The shapes are documented in docs/verifier-api.md.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import functools
 import hashlib
 import json
@@ -20,7 +22,8 @@ from typing import Any, Callable, Hashable
 
 from flask import Blueprint, Response, abort, current_app, get_template_attribute, jsonify, render_template, request
 from markupsafe import Markup
-from werkzeug.exceptions import TooManyRequests
+from werkzeug.exceptions import RequestEntityTooLarge, TooManyRequests
+from werkzeug.wsgi import get_input_stream
 
 from keys.keyfile import public_key_bytes
 from stamps import registry
@@ -29,6 +32,7 @@ from stamps.present import Lang
 from stamps.batch_record import StoredBatch
 from stamps.roles.hub import served_bundle
 from stamps.trust.chain import Attestation
+from stamps.trust.publication import MAX_REQUEST_BYTES, Rejected
 from stamps.verify import Result, Verification
 from verify_server.clients import client_hint, client_of, network_of
 from verify_server.i18n import choose_language
@@ -107,6 +111,25 @@ def bundle() -> Any:
         response.status_code = 404
         return response
     return Response(body, 200, [("Cache-Control", cache_control(BUNDLE_MAX_AGE))], content_type=JSON_TYPE)
+
+
+@blueprint.post("/api/v1/publish")
+def publish() -> Any:
+    """A hub takes endorsements, batch records, recalls and revocations, all of a request or none (JSON answer)."""
+    try:
+        body = get_input_stream(request.environ, max_content_length=MAX_REQUEST_BYTES).read()
+        answer, status = runtime().acceptance.accept(runtime().publishing_store(), body, dt.datetime.now(dt.timezone.utc)), 200
+    except RequestEntityTooLarge:
+        answer, status = _refused(Rejected(f"The request is larger than {MAX_REQUEST_BYTES:,} bytes.", code="too_large"))
+    except Rejected as rejected:
+        answer, status = _refused(rejected)
+    return Response(_compact(answer), status, [("Cache-Control", NO_STORE)], content_type=JSON_TYPE)
+
+
+def _refused(rejected: Rejected) -> tuple[dict[str, Any], int]:
+    if rejected.status >= 403:
+        current_app.logger.warning("publication refused: %s at item %s (%s)", rejected.code, rejected.index, rejected.message)
+    return rejected.to_json(), rejected.status
 
 
 @blueprint.get("/img/<string:sha256>")

@@ -21,7 +21,9 @@ from pathlib import Path
 from stamps.instance import Instance
 from stamps.present import VIETNAM_TIME
 from stamps.registry import BatchLookup
+from stamps.roles.acceptance import Acceptance
 from stamps.scanlog import ScanLog
+from stamps.store import Store
 from stamps.verify import Verifier
 from verify_server.ratelimit import RateLimiter
 
@@ -40,6 +42,7 @@ class Runtime:
         self._local = threading.local()
         self.scan_log = ScanLog(lambda: self._open().store, scan_flush_seconds, keep_days=keep_scan_days)
         self.rate_limiter = RateLimiter(rate_limit_per_minute)
+        self.acceptance = Acceptance()  # a hub's publications (POST /api/v1/publish)
 
     def instance(self) -> Instance:
         """This thread's open instance (opened on first use; the scan log commits without a disk flush)."""
@@ -47,6 +50,14 @@ class Runtime:
         if instance is None:
             instance = self._local.instance = self._open()
         return instance
+
+    def publishing_store(self) -> Store:
+        """This thread's store for publications, whose commits reach the disk before the hub answers 2xx (the scan
+        log's store skips that flush); opened on first use."""
+        instance: Instance | None = getattr(self._local, "publishing", None)
+        if instance is None:
+            instance = self._local.publishing = Instance.open(self.root, database=self.database)
+        return instance.store
 
     def _open(self) -> Instance:
         return Instance.open(self.root, durable=False, database=self.database)
@@ -78,8 +89,9 @@ class Runtime:
     def close(self) -> None:
         """Write the gathered scans and close this thread's connection (tests; worker processes simply exit)."""
         self.scan_log.close()
-        instance = getattr(self._local, "instance", None)
-        if instance is not None:
-            instance.close()
-        for name in ("instance", "verifier", "batches", "generation", "mark"):  # a reopened connection starts a new mark
+        for opened in ("instance", "publishing"):
+            instance = getattr(self._local, opened, None)
+            if instance is not None:
+                instance.close()
+        for name in ("instance", "publishing", "verifier", "batches", "generation", "mark"):  # a reopened connection starts a new mark
             self._local.__dict__.pop(name, None)

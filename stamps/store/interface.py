@@ -106,6 +106,15 @@ class Store(Protocol):
         """Store a signed batch; a StampError if it, or another batch with its digest prefix, is there."""
         ...
 
+    def insert_batches(self, records: Sequence[SignedBatchRecord], origin: str) -> None:
+        """Store many signed batches in one statement per chunk (a hub accepting publications); a StampError, and
+        nothing stored, if one of them, or another batch with its digest prefix, is there."""
+        ...
+
+    def batch_digests(self, digest_prefixes: Sequence[str]) -> dict[str, str]:
+        """The digests of the held batches with these digest prefixes (hex), by prefix, in one read."""
+        ...
+
     def batch_state(self, digest_prefix: str) -> BatchState | None:
         """The batch a stamp names by its digest prefix (hex), in one read; None if unknown."""
         ...

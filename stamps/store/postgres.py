@@ -692,6 +692,32 @@ class PostgresStore:
                 raise already_stored(signed, str(clash[0]))
 
     @_driver_errors
+    def insert_batches(self, records: Sequence[SignedBatchRecord], origin: str) -> None:
+        """One statement (unnest of column arrays); a clash with any held batch, or within *records*, is found by the
+        count inserted, and the whole transaction is rolled back by the error."""
+        rows = [batch_row(signed, origin) for signed in records]
+        if not rows:
+            return
+        names = list(rows[0])
+        arrays = [[row[name] for row in rows] for name in names]
+        types = ["bigint" if name == "quantity" else "text" for name in names]
+        statement = sql.SQL("INSERT INTO batches ({}) SELECT * FROM unnest({}) ON CONFLICT DO NOTHING").format(
+            sql.SQL(", ").join(map(sql.Identifier, names)),
+            sql.SQL(", ").join(sql.SQL("{}::{}[]").format(sql.Placeholder(), sql.SQL(kind)) for kind in types))
+        with self._transaction() as connection:
+            if connection.execute(statement, arrays).rowcount != len(rows):
+                held = self.batch_digests([row["digest_prefix"] for row in rows])
+                signed = next((signed for signed in records if held.get(signed.digest_prefix.hex()) != signed.digest.hex()),
+                              records[0])
+                raise already_stored(signed, held.get(signed.digest_prefix.hex(), signed.digest.hex()))
+
+    @_driver_errors
+    def batch_digests(self, digest_prefixes: Sequence[str]) -> dict[str, str]:
+        rows = self._rows("SELECT digest_prefix, digest FROM batches WHERE digest_prefix = ANY(%s::text[])",
+                          [list(digest_prefixes)])
+        return {str(prefix): str(digest) for prefix, digest in rows}
+
+    @_driver_errors
     def batch_state(self, digest_prefix: str) -> BatchState | None:
         return batch_state(*self._row(_BATCH_STATE, [digest_prefix]) or [None])
 

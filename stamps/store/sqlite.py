@@ -46,6 +46,7 @@ from stamps.store.interface import CHANGING_TABLES, TABLES, BatchState, RecordCh
 BUSY_TIMEOUT_SECONDS = 30
 APPLICATION_ID = 0x4F435053  # "OCPS" in the SQLite header: this file is an ocop-stamps database
 INSERT_ROWS = 100  # 600 parameters: under SQLite's smallest limit (999)
+LOOKUP_ROWS = 500  # values of one IN (...) look-up, likewise
 READ_CHUNK_ROWS = 5_000
 
 _SCHEMA = """
@@ -331,6 +332,31 @@ class SQLiteStore:
             if clash:
                 raise already_stored(signed, clash[0])
             self.db.table("batches").insert(batch_row(signed, origin))
+
+    @_driver_errors
+    def insert_batches(self, records: Sequence[SignedBatchRecord], origin: str) -> None:
+        rows = [tuple(batch_row(signed, origin).values()) for signed in records]
+        if not rows:
+            return
+        columns = list(batch_row(records[0], origin))
+        statement = f"INSERT INTO batches ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+        with self.transaction():
+            try:
+                self.db.conn.executemany(statement, rows)
+            except sqlite3.IntegrityError:
+                clashes = self.batch_digests([signed.digest_prefix.hex() for signed in records])
+                signed = next(signed for signed in records if signed.digest_prefix.hex() in clashes)
+                raise already_stored(signed, clashes[signed.digest_prefix.hex()]) from None
+
+    @_driver_errors
+    def batch_digests(self, digest_prefixes: Sequence[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for start in range(0, len(digest_prefixes), LOOKUP_ROWS):
+            chunk = list(digest_prefixes[start:start + LOOKUP_ROWS])
+            rows = self.db.conn.execute(f"SELECT digest_prefix, digest FROM batches WHERE digest_prefix IN "
+                                        f"({', '.join('?' * len(chunk))})", chunk)
+            found.update((str(prefix), str(digest)) for prefix, digest in rows)
+        return found
 
     @_driver_errors
     def batch_state(self, digest_prefix: str) -> BatchState | None:
