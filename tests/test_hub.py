@@ -168,8 +168,8 @@ def self_revocation(key: Ed25519PrivateKey) -> Statement:
     return sign("revocation", Revocation("key", key_id(key.public_key()), "Mất máy tính", timestamp(NOW)).body(), key)
 
 
-def recall(batch: SignedBatchRecord, signer: Ed25519PrivateKey) -> Statement:
-    return sign("recall", Recall(batch.digest.hex(), "Lỗi bao bì", False, TODAY, timestamp(NOW)).body(), signer)
+def recall(batch: SignedBatchRecord, signer: Ed25519PrivateKey, *, mandatory: bool = False) -> Statement:
+    return sign("recall", Recall(batch.digest.hex(), "Lỗi bao bì", mandatory, TODAY, timestamp(NOW)).body(), signer)
 
 
 def keep_endorsement(root: Path, statement: Statement) -> None:

@@ -137,9 +137,9 @@ def test_stars_are_attested_by_any_current_endorsement_that_holds_them_valid() -
     assert alone.attestation(alone.standing(key_id(chain.producer.public_key()), DAY), RECORD, DAY).reason == "ocop_endorsement_expired"
 
 
-@pytest.mark.parametrize("signer, mandatory, admitted", [("producer", False, True), ("producer", True, False),
+@pytest.mark.parametrize("signer, mandatory, admitted", [("producer", False, True), ("producer", True, True),
                                                          ("province", True, True), ("hub", False, False)])
-def test_a_recall_is_the_batch_keys_voluntary_one_or_an_offices(signer: str, mandatory: bool, admitted: bool) -> None:
+def test_a_recall_is_the_batch_keys_or_an_offices(signer: str, mandatory: bool, admitted: bool) -> None:
     chain = Chain()
     recall = Recall("ab" * 32, "Sai nhãn", mandatory, DAY, "2026-12-01T00:00:00Z")
     statement = sign("recall", recall.body(), getattr(chain, signer))

@@ -32,11 +32,12 @@ from stamps.errors import TrustError
 from stamps.present import VIETNAM_TIME
 from stamps.registry import batch_by_prefix
 from stamps.store import Store
-from stamps.trust.chain import Endorsed, Standing, TrustChain, admit_endorsement, revocation_signer_allowed
+from stamps.trust.chain import (Endorsed, Standing, TrustChain, admit_endorsement, admit_recall, endorsed_key,
+                                revocation_signer_allowed)
 from stamps.trust.envelope import Statement, StoredStatement, read
 from stamps.trust.publication import (BATCH_RECORD, MAX_ITEM_BYTES, PUBLISHED_KINDS, RESULT_FORMAT, RecordReader,
                                       Rejected, batch_record_json, checked_record_json, is_batch_record, read_request, unchecked_record)
-from stamps.trust.statements import Recall, Revocation
+from stamps.trust.statements import EndorsedKey, Recall, Revocation
 from stamps.trust.root import TrustRoot
 from stamps.trustroot import install_root, load_chain
 
@@ -79,11 +80,12 @@ class Acceptance:
             for index, item in enumerate(items):
                 intake.take(index, item)
             intake.keep()
-            self._remember(generation + intake.chain_changes, intake.chain, store)
         return intake.answer()
 
     def _current_chain(self, store: Store) -> tuple[int, TrustChain]:
-        """The chain at the store's trust generation, read first: a chain read after it can only be newer."""
+        """The chain as the store holds it, kept under the trust generation read before it (every kept endorsement,
+        revocation or trust root moves the generation, this process's own included, so a kept chain is never older
+        than its generation says)."""
         generation = int(store.setting(TRUST_GENERATION) or 0)
         with self._lock:
             cached = self._chain
@@ -92,13 +94,9 @@ class Acceptance:
         chain = load_chain(store)
         if chain is None:
             raise Rejected("This verifier holds no trust root.", code="not_a_hub")
+        with self._lock:
+            self._chain = (generation, chain)
         return generation, chain
-
-    def _remember(self, expected: int, chain: TrustChain, store: Store) -> None:
-        """Keep the request's chain for the next one, when no other process moved the generation meanwhile."""
-        if int(store.setting(TRUST_GENERATION) or 0) == expected:
-            with self._lock:
-                self._chain = (expected, chain)
 
 
 class Intake:
@@ -111,7 +109,6 @@ class Intake:
         self.day = day
         self.records = records
         self.kept: list[Kept] = []
-        self.chain_changes = 0
         self.batches: list[SignedBatchRecord] = []
         self.recalls: list[Recall] = []
         self.held_batches = store.batch_digests(_claimed_prefixes(items))
@@ -222,7 +219,6 @@ class Intake:
                              f"version {max(held)}.", code="replayed")
         self.chain = TrustChain(self.chain.root, [*self.chain.endorsed, endorsed], self.chain.revoked_keys,
                                 self.chain.revoked_endorsements)
-        self.chain_changes += 1
         return endorsement.subject, endorsement.version
 
     def _revocation(self, statement: Statement) -> tuple[str, int]:
@@ -231,19 +227,12 @@ class Intake:
         keys, endorsements = set(self.chain.revoked_keys), set(self.chain.revoked_endorsements)
         (keys if revocation.target == "key" else endorsements).add(revocation.subject)
         self.chain = TrustChain(self.chain.root, self.chain.endorsed, keys, endorsements)
-        self.chain_changes += 1
         return revocation.subject, 1
 
     def _recall(self, statement: Statement) -> tuple[str, int]:
-        recall = Recall.read(statement)
-        batch_key = self._batch_key(recall.batch_digest)
-        if self.chain.root.office_of_key(statement.signer) is not None:
-            self.chain.root.signing_office(statement)
-        elif statement.signer == batch_key:
-            statement.verify_by(self._recalling_key(batch_key))
-        else:
-            raise TrustError(f"A recall must be signed by the batch's key {batch_key} or by an OCOP office, not by "
-                             f"{statement.signer}.", code="wrong_signer")
+        batch_key = self._batch_key(Recall.read(statement).batch_digest)
+        by_batch_key = statement.signer == batch_key and self.chain.root.office_of_key(statement.signer) is None
+        recall = admit_recall(self.chain.root, statement, self._recalling_key(batch_key) if by_batch_key else None)
         self.recalls.append(recall)
         return recall.batch_digest, 1
 
@@ -256,14 +245,13 @@ class Intake:
             raise TrustError(f"Batch {digest[:16]} is not held by this hub.", code="unknown_batch")
         return str(batch.record["key_id"])
 
-    def _recalling_key(self, key_id: str) -> Any:
-        """The public key of an endorsed producer key that may still recall its batches: not revoked (an endorsement
-        that lapsed still lets its producer withdraw what it sold)."""
+    def _recalling_key(self, key_id: str) -> EndorsedKey | None:
+        """An endorsed producer key that may still recall its batches: not revoked (an endorsement that lapsed still
+        lets its producer withdraw what it sold)."""
         standing = self.chain.standing(key_id, self.day)
         if standing.reason in ("key_revoked", "endorsement_revoked", "key_not_endorsed"):
             raise TrustError(f"Key {key_id} may not recall: {standing.reason}.", code=str(standing.reason))
-        key = next(key for item in self.chain.endorsed if (key := item.endorsement.key(key_id)) is not None)
-        return key.public_key
+        return endorsed_key(self.chain.endorsed, key_id)
 
 
 CHECKS = {"endorsement": Intake._endorsement, "revocation": Intake._revocation, "recall": Intake._recall}

@@ -103,7 +103,11 @@ def _endorsing_offices(revocation: Revocation, endorsed: dict[str, Endorsed]) ->
 
 def admit_recall(root: TrustRoot, statement: Statement, record_key: Any) -> Recall:
     """A recall of a batch whose record names *record_key* (an endorsed key, or None when unknown): signed by that key
-    (a voluntary recall) or by an office of the root (voluntary or mandatory). TrustError otherwise."""
+    or by an office of the root. TrustError otherwise.
+
+    Either may say the recall is mandatory (ordered by the authorities): the producer carries out such an order,
+    and the office signs one itself when the producer does not. Claiming "mandatory" only withdraws a product more
+    firmly, so nobody gains by claiming it falsely, and it is not tied to the signer."""
     recall = Recall.read(statement)
     if root.office_of_key(statement.signer) is not None:
         root.signing_office(statement)
@@ -112,8 +116,6 @@ def admit_recall(root: TrustRoot, statement: Statement, record_key: Any) -> Reca
         raise TrustError(f"The recall of batch {recall.batch_digest[:16]} is signed by key {statement.signer}, neither the "
                          "batch's key nor an OCOP office's.", code="wrong_signer")
     statement.verify_by(record_key.public_key)
-    if recall.mandatory:
-        raise TrustError("A mandatory recall is an OCOP office's; a producer's own recall is voluntary.", code="out_of_scope")
     return recall
 
 
