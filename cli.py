@@ -1252,7 +1252,8 @@ def publish(ctx: click.Context, hub_url: str | None, files: tuple[Path, ...]) ->
 def demo(root: Path | None, port: int, lan: bool, base_url: str | None, serving: bool) -> None:
     """Run the whole flow on a throw-away instance: records, a signed batch, 20 stamps, verification, the verifier."""
     with loading_modules():
-        from stamps.demo import run_demo
+        from stamps.demo import demo_data, run_demo
+        from stamps.demo_chain import run_chain_demo
         from verify_server.serve import check_port_free
     if root is not None and root.exists():
         raise click.ClickException(f"{root} already exists; the demo needs a new folder.")
@@ -1271,8 +1272,14 @@ def demo(root: Path | None, port: int, lan: bool, base_url: str | None, serving:
     click.echo(f"\n$ ocop-stamps verify {run.genuine_url}\n{text_report(run.genuine)}")
     click.echo(f"\n$ ocop-stamps verify {run.tampered_url}   # one character changed\n{text_report(run.tampered)}")
     click.echo(f"\nTry it yourself: ocop-stamps --instance {run.instance_root} verify \"$(sed -n 2p {run.output / 'codes.csv'} | cut -d, -f2)\"")
+    chain, at_hub = run_chain_demo(run.instance_root, run.batch, run.genuine_url, base_url, demo_data()["chain"])
+    click.echo(f"\nThe trust chain ({chain.folder}): {chain.office_name} endorsed the producer's key and its OCOP product; the "
+               f"national root lists the office ({chain.trust_root.name}); the cooperative published {chain.published} items "
+               f"(its endorsement and its batch) to a local hub ({chain.hub_root}).")
+    click.echo(f"$ ocop-stamps --instance {chain.hub_root} verify {run.genuine_url}")
+    click.echo("\n".join(line for line in text_report(at_hub).splitlines() if line.startswith(("GENUINE", "Sản phẩm OCOP"))))
     if serving:
-        serve_demo(run.instance_root, host, port, local_stamp_url(run.genuine_url, base_url, port))
+        serve_demo(chain.hub_root, host, port, local_stamp_url(run.genuine_url, base_url, port))
 
 
 def demo_host(lan: bool) -> str:

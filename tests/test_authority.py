@@ -427,7 +427,7 @@ def test_the_readme_block_runs_as_typed(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.chdir(tmp_path)
     env = {PASSPHRASE_ENV: "mật khẩu", "OCOP_STAMPS_HOME": str(tmp_path / "htx"), "OCOP_STAMPS_DATABASE": None}
     everyday = [command for command in everyday_commands() if command.split()[1] in ("init", "keys", "producer", "product")]
-    block = readme_shell_blocks(section("OCOP offices: enrolment and endorsement"))[0]
+    block = readme_shell_blocks(section("The trust chain: OCOP offices, the hub, inspectors"))[0]
     for command in [*everyday, *shell_commands(block)]:
         words = shlex.split(command, comments=True)
         assert words[0] == "ocop-stamps", command

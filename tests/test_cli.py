@@ -899,6 +899,13 @@ def test_demo_runs(tmp_path: Path) -> None:
     assert "GENUINE: Tem chính hãng" in out and "INVALID: Tem giả" in out
     assert len(read_codes(next((tmp_path / "demo" / "output").iterdir()))) == 1 + DEMO_STAMPS
     assert "The verifier is running" not in out
+    hub = tmp_path / "demo" / "chain" / "hub"
+    assert f"published 2 items (its endorsement and its batch) to a local hub ({hub})" in out
+    attested = "4 sao OCOP (cấp tỉnh) — Văn phòng Điều phối NTM tỉnh Điện Biên, QĐ số 1050/QĐ-UBND"
+    assert attested in out.split("The trust chain")[1]
+    genuine = out.split("$ ocop-stamps verify ")[1].split()[0]
+    at_hub = ok(CliRunner().invoke(ocop_cli, ["--instance", str(hub), "verify", genuine]))
+    assert at_hub.startswith("GENUINE") and attested in at_hub
 
 
 def free_port() -> int:
