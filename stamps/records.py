@@ -373,10 +373,13 @@ class Batch:
         })
 
 
+_LOT_CODE = re.compile(r"[A-Za-z0-9._/-]+")  # the same rule as a class: ASCII letters and digits, . _ / -
+
+
 def lot_code(value: Any) -> str:
     """Mã lô: 1 to 40 letters, digits, dots, dashes, slashes or underscores."""
     code = v.label_text(value, "lot_code", max_length=40)  # printed on every stamp of the batch
-    if not all(char.isascii() and (char.isalnum() or char in "._/-") for char in code):
+    if not _LOT_CODE.fullmatch(code):
         raise ValidationError("lot_code", "must hold only letters A-Z, digits, dots, dashes, slashes or underscores")
     return code
 

@@ -17,6 +17,9 @@ _WHOLE_NUMBER = re.compile(r"^[+-]?\d+$", re.ASCII)
 # Invisible marks that change the order text is shown in (embeddings, overrides, isolates, directional marks):
 # 'HTX \u202eEGAKCAP' reads differently on a page than what was typed, so no record field may hold them.
 BIDI_CONTROLS = frozenset(map(chr, (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F, 0x061C)))
+_BIDI = re.compile("[" + "".join(sorted(BIDI_CONTROLS)) + "]")
+# Unicode's control (Cc: U+0000-U+001F, U+007F-U+009F) and surrogate (Cs: U+D800-U+DFFF) characters, as one class.
+_CONTROL_OR_SURROGATE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def text(value: Any, field: str, *, required: bool = True, max_length: int = 300) -> str | None:
@@ -30,11 +33,11 @@ def text(value: Any, field: str, *, required: bool = True, max_length: int = 300
     cleaned = unicodedata.normalize("NFC", value.strip())
     if len(cleaned) > max_length:
         raise ValidationError(field, f"must be at most {max_length} characters")
-    if any(unicodedata.category(char) in ("Cc", "Cs") for char in cleaned):
+    if _CONTROL_OR_SURROGATE.search(cleaned):
         raise ValidationError(field, "must not contain control characters or broken (non-Unicode) text")
-    bidi = next((char for char in cleaned if char in BIDI_CONTROLS), None)
+    bidi = _BIDI.search(cleaned)
     if bidi is not None:
-        raise ValidationError(field, f"holds the invisible direction mark {describe(bidi)}, which can show text in a false order.",
+        raise ValidationError(field, f"holds the invisible direction mark {describe(bidi.group())}, which can show text in a false order.",
                               hint="Type the text again without it (it comes with text copied from some web pages and chat apps).")
     return cleaned
 
@@ -117,7 +120,7 @@ def date(value: Any, field: str, *, required: bool = True) -> dt.date | None:
     iso, dmy = _ISO_DATE.match(raw), _DMY.match(raw)
     try:
         if iso:
-            return dt.date(*(int(part) for part in iso.groups()))
+            return dt.date.fromisoformat(raw)  # exactly YYYY-MM-DD here (matched above)
         if dmy:
             day, month, year = (int(part) for part in dmy.groups())
             return dt.date(year, month, day)
