@@ -22,7 +22,7 @@ from stamps.registry import list_batches
 from stamps.roles.hub import sign_bundle
 from stamps.trust.bundle import BUNDLE_KINDS, Bundle, make_bundle, read_bundle
 from stamps.verify import Verifier
-from stamps.trust.envelope import sign
+from stamps.trust.envelope import StoredStatement, sign
 from stamps.trustroot import install_root
 from stamps.trust.statements import Recall, timestamp
 from stamps.verify import Result
@@ -207,3 +207,37 @@ def test_bundle_sign_signs_with_the_instance_key_only_when_the_trust_root_lists_
     signed = run_cli("--instance", str(demo.instance_root), "bundle", "sign", "--with-records", "--valid-days", "3")
     assert signed.returncode == 0, signed.stderr
     assert "1 batch records" in signed.stdout
+
+
+# --- a bundle's own values, each in its one form (no instance needed) ---------------------------------------------
+
+def chain_bundle_body(chain: Chain) -> dict[str, Any]:
+    """The body of a genuine bundle of *chain*'s endorsement, as its hub signs it."""
+    endorsement = chain.endorsement()
+    stored = [StoredStatement(endorsement.hash, "endorsement", endorsement.signer, "", 1, endorsement.canonical.decode(), 1)]
+    return make_bundle(chain.root(), chain.hub, stored, [], now=NOW).body
+
+
+@pytest.mark.parametrize("change", [
+    {"as_of": "yesterday"}, {"as_of": "2026-12-01 08:00:00"}, {"expires": "9999"}, {"expires": "2026-02-30T00:00:00Z"},
+    {"province": 5}, {"province": " Điện Biên"}, {"province": "x" * 101},
+], ids=["as-of-words", "as-of-with-a-space", "expires-a-year", "expires-not-a-day", "province-a-number",
+        "province-not-trimmed", "province-too-long"])
+def test_a_hub_signed_bundle_whose_times_or_province_are_not_in_their_form_is_malformed(change: dict[str, Any]) -> None:
+    """as_of and expires are compared as text (freshness, staleness): a time in any other form would break that order."""
+    chain = Chain()
+    body = chain_bundle_body(chain)
+    assert read_bundle(sign("bundle", body, chain.hub).canonical, chain.root())[0].as_of == timestamp(NOW)
+    with pytest.raises(TrustError) as refused:
+        read_bundle(sign("bundle", {**body, **change}, chain.hub).canonical, chain.root())
+    assert refused.value.code == "malformed"
+
+
+def test_a_bundle_statement_given_as_its_text_is_malformed() -> None:
+    """An item of statements is an envelope object, in one form; its text inside a string is another form."""
+    chain = Chain()
+    body = chain_bundle_body(chain)
+    as_text = {**body, "statements": [json.dumps(item) for item in body["statements"]]}
+    with pytest.raises(TrustError) as refused:
+        read_bundle(sign("bundle", as_text, chain.hub).canonical, chain.root())
+    assert refused.value.code == "malformed"

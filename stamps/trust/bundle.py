@@ -33,7 +33,7 @@ from stamps.errors import TrustError
 from stamps.trust.chain import CHAIN_KINDS, TrustChain, admit_recall, endorsed_key
 from stamps.trust.envelope import Statement, StoredStatement, read, sign
 from stamps.trust.root import TrustRoot
-from stamps.trust.statements import Endorsement, Recall, timestamp
+from stamps.trust.statements import Endorsement, Recall, text_field, time_field, timestamp
 
 BUNDLE_KINDS = (*CHAIN_KINDS, "recall")
 MAX_BUNDLE_BYTES = 512 * 1024 * 1024
@@ -98,8 +98,9 @@ def read_bundle(data: bytes, pinned: TrustRoot) -> tuple[Bundle, TrustRoot]:
     chain = TrustChain.from_statements(root, [item for item in stored if item.kind in CHAIN_KINDS])
     batches = _batches(_list(body["batch_records"]))
     _apply_recalls(batches, [item for item in stored if item.kind == "recall"], root, chain)
-    return Bundle(str(body["hub"]), _whole(body["version"]), str(body["as_of"]), str(body["expires"]), body.get("province"),
-                  root, chain, batches), root
+    province = text_field(body["province"], "province", 100) if "province" in body else None
+    return Bundle(str(body["hub"]), _whole(body["version"]), time_field(body["as_of"], "as_of"),
+                  time_field(body["expires"], "expires"), province, root, chain, batches), root
 
 
 def _province_keys(statements: list[StoredStatement], province: str | None) -> set[str] | None:
@@ -125,6 +126,9 @@ def _in_scope(item: StoredStatement, keys: set[str] | None) -> bool:
 
 
 def _stored(document: Any) -> StoredStatement:
+    """An item of the bundle's statements: an envelope object (not its text) of one of the bundle's kinds."""
+    if not isinstance(document, dict):
+        raise TrustError("Each of the bundle's statements must be an envelope object.", code="malformed")
     statement = read(document, *BUNDLE_KINDS)
     return StoredStatement(statement.hash, statement.kind, statement.signer, "", 0, statement.canonical.decode("utf-8"))
 
