@@ -145,20 +145,22 @@ def _batches(documents: list[Any]) -> dict[bytes, StoredBatch]:
 
 
 def _apply_recalls(batches: dict[bytes, StoredBatch], recalls: list[StoredStatement], root: TrustRoot, chain: TrustChain) -> None:
-    """Mark each recalled batch whose recall the chain's rules admit (its own key, or an office); others are left out."""
+    """Mark each recalled batch with its first recall that holds (read, of a batch in the bundle, admitted by the chain's
+    rules: its own key's voluntary one, or an office's), a mandatory one over a voluntary one; others are left out."""
     for item in recalls:
         statement = read(item.body, "recall")
-        digest = Recall.read(statement).batch_digest
-        batch = batches.get(bytes.fromhex(digest)[:DIGEST_PREFIX_BYTES])
-        if batch is None or batch.digest != digest:
-            continue
         try:
+            digest = Recall.read(statement).batch_digest
+            batch = batches.get(bytes.fromhex(digest)[:DIGEST_PREFIX_BYTES])
+            if batch is None or batch.digest != digest:
+                continue
             recall = admit_recall(root, statement, endorsed_key(chain.endorsed, str(batch.record.get("key_id"))))
         except TrustError:
             continue
-        kind = "mandatory" if recall.mandatory else "voluntary"
-        batches[batch.signed.digest_prefix] = dataclasses.replace(
-            batch, recall={"kind": kind, "reason": recall.reason, "recalled_on": recall.recalled_on.isoformat()})
+        if batch.recall is None or (recall.mandatory and batch.recall["kind"] == "voluntary"):
+            kind = "mandatory" if recall.mandatory else "voluntary"
+            batches[batch.signed.digest_prefix] = dataclasses.replace(
+                batch, recall={"kind": kind, "reason": recall.reason, "recalled_on": recall.recalled_on.isoformat()})
 
 
 def _list(value: Any) -> list[Any]:
