@@ -88,19 +88,25 @@ def read_bundle(data: bytes, pinned: TrustRoot) -> tuple[Bundle, TrustRoot]:
     to trust from now on (the bundle's, when it is a valid update of *pinned*). TrustError when anything fails."""
     statement = read(data, "bundle", limit=MAX_BUNDLE_BYTES)
     body = statement.body
-    if not _FIELDS <= set(body) <= _FIELDS | {"province"}:
-        raise TrustError("The bundle's body lacks required parts or holds unknown ones.", code="malformed")
+    header = _header(body)
     root = pinned.accept_update(TrustRoot.load(canonical_json(body["trust_root"])))
     hub = root.signing_hub(statement)
-    if body["hub"] != hub.id:
-        raise TrustError(f"The bundle names hub {body['hub']!r} but is signed by {hub.id!r}.", code="wrong_signer")
+    if header["hub"] != hub.id:
+        raise TrustError(f"The bundle names hub {str(header['hub'])[:80]!r} but is signed by {hub.id!r}.", code="wrong_signer")
     stored = [_stored(item) for item in _list(body["statements"])]
     chain = TrustChain.from_statements(root, [item for item in stored if item.kind in CHAIN_KINDS])
     batches = _batches(_list(body["batch_records"]))
     _apply_recalls(batches, [item for item in stored if item.kind == "recall"], root, chain)
-    province = text_field(body["province"], "province", 100) if "province" in body else None
-    return Bundle(str(body["hub"]), _whole(body["version"]), time_field(body["as_of"], "as_of"),
-                  time_field(body["expires"], "expires"), province, root, chain, batches), root
+    return Bundle(**header, root=root, chain=chain, batches=batches), root
+
+
+def _header(body: dict[str, Any]) -> dict[str, Any]:
+    """The bundle's own members (hub, version, as_of, expires, province), each in its form; TrustError otherwise."""
+    if not _FIELDS <= set(body) <= _FIELDS | {"province"}:
+        raise TrustError("The bundle's body lacks required parts or holds unknown ones.", code="malformed")
+    return {"hub": body["hub"], "version": _whole(body["version"]), "as_of": time_field(body["as_of"], "as_of"),
+            "expires": time_field(body["expires"], "expires"),
+            "province": text_field(body["province"], "province", 100) if "province" in body else None}
 
 
 def _province_keys(statements: list[StoredStatement], province: str | None) -> set[str] | None:
