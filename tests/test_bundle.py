@@ -277,3 +277,16 @@ def test_a_recall_whose_body_is_malformed_is_left_out_like_any_that_does_not_hol
     chain = Chain()
     (batch,) = recalls_bundle(chain, a_recall(chain, "producer", "Sai", body={"recalled_on": "2026-02-30"})).batches.values()
     assert batch.recall is None
+
+
+def test_a_batch_record_that_is_not_an_object_is_malformed_not_a_crash() -> None:
+    """Canonical JSON of an array passes the export's own checks; a recall of it made the reader fail with AttributeError."""
+    chain = Chain()
+    record = SignedBatchRecord.sign(["not", "an", "object"], chain.producer)  # type: ignore[arg-type]
+    recall = sign("recall", Recall(record.digest.hex(), "Sai", False, dt.date(2026, 12, 1), "2026-12-01T00:00:00Z").body(),
+                  chain.producer)
+    stored = [StoredStatement(s.hash, s.kind, s.signer, "", 1, s.canonical.decode(), seq)
+              for seq, s in enumerate([chain.endorsement(), recall], 1)]
+    with pytest.raises(TrustError) as refused:
+        read_bundle(make_bundle(chain.root(), chain.hub, stored, [record], now=NOW).canonical, chain.root())
+    assert refused.value.code == "malformed"

@@ -146,6 +146,8 @@ def _batches(documents: list[Any]) -> dict[bytes, StoredBatch]:
             signed = SignedBatchRecord.from_export(document)
         except RecordSignatureError as error:
             raise TrustError(f"A batch record in the bundle is damaged: {error.message}", code="malformed") from None
+        if not isinstance(signed.record, dict):
+            raise TrustError("A batch record in the bundle is not a JSON object.", code="malformed")
         batches[signed.digest_prefix] = StoredBatch(signed, "bundle", 0, None)
     return batches
 
