@@ -123,7 +123,7 @@ def _province_keys(statements: list[StoredStatement], province: str | None) -> s
 
 
 def _in_scope(item: StoredStatement, keys: set[str] | None) -> bool:
-    """Endorsements of the province's producers, every revocation (few, and any may concern them), recalls by their keys or offices."""
+    """Endorsements that list a key of the province's producers; every revocation and every recall (few, and any may concern them)."""
     if keys is None or item.kind == "revocation":
         return True
     if item.kind == "endorsement":
