@@ -17,17 +17,19 @@ import pytest
 from stamps.demo import DEMO_PASSPHRASE
 from stamps.errors import TrustError
 from stamps.instance import Instance
+from keys.keyfile import key_id
 from keys.keyring import Keyring
+from stamps.batch_record import SignedBatchRecord
 from stamps.registry import list_batches
 from stamps.roles.hub import sign_bundle
 from stamps.trust.bundle import BUNDLE_KINDS, Bundle, make_bundle, read_bundle
 from stamps.verify import Verifier
-from stamps.trust.envelope import sign
+from stamps.trust.envelope import Statement, StoredStatement, sign
 from stamps.trustroot import install_root
 from stamps.trust.statements import Recall, timestamp
 from stamps.verify import Result
 from test_verify_chain import Hub
-from trust_fixtures import Chain
+from trust_fixtures import PRODUCER, Chain
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = dt.datetime.now(dt.timezone.utc)
@@ -207,3 +209,84 @@ def test_bundle_sign_signs_with_the_instance_key_only_when_the_trust_root_lists_
     signed = run_cli("--instance", str(demo.instance_root), "bundle", "sign", "--with-records", "--valid-days", "3")
     assert signed.returncode == 0, signed.stderr
     assert "1 batch records" in signed.stdout
+
+
+# --- a bundle's own values, each in its one form (no instance needed) ---------------------------------------------
+
+def chain_bundle_body(chain: Chain) -> dict[str, Any]:
+    """The body of a genuine bundle of *chain*'s endorsement, as its hub signs it."""
+    endorsement = chain.endorsement()
+    stored = [StoredStatement(endorsement.hash, "endorsement", endorsement.signer, "", 1, endorsement.canonical.decode(), 1)]
+    return make_bundle(chain.root(), chain.hub, stored, [], now=NOW).body
+
+
+@pytest.mark.parametrize("change", [
+    {"as_of": "yesterday"}, {"as_of": "2026-12-01 08:00:00"}, {"expires": "9999"}, {"expires": "2026-02-30T00:00:00Z"},
+    {"province": 5}, {"province": " Điện Biên"}, {"province": "x" * 101},
+], ids=["as-of-words", "as-of-with-a-space", "expires-a-year", "expires-not-a-day", "province-a-number",
+        "province-not-trimmed", "province-too-long"])
+def test_a_hub_signed_bundle_whose_times_or_province_are_not_in_their_form_is_malformed(change: dict[str, Any]) -> None:
+    """as_of and expires are compared as text (freshness, staleness): a time in any other form would break that order."""
+    chain = Chain()
+    body = chain_bundle_body(chain)
+    assert read_bundle(sign("bundle", body, chain.hub).canonical, chain.root())[0].as_of == timestamp(NOW)
+    with pytest.raises(TrustError) as refused:
+        read_bundle(sign("bundle", {**body, **change}, chain.hub).canonical, chain.root())
+    assert refused.value.code == "malformed"
+
+
+def test_a_bundle_statement_given_as_its_text_is_malformed() -> None:
+    """An item of statements is an envelope object, in one form; its text inside a string is another form."""
+    chain = Chain()
+    body = chain_bundle_body(chain)
+    as_text = {**body, "statements": [json.dumps(item) for item in body["statements"]]}
+    with pytest.raises(TrustError) as refused:
+        read_bundle(sign("bundle", as_text, chain.hub).canonical, chain.root())
+    assert refused.value.code == "malformed"
+
+
+def recalls_bundle(chain: Chain, *recalls: Statement) -> Bundle:
+    """A bundle of *chain*'s endorsement, one batch record of its producer's key, and *recalls* in that order."""
+    record = SignedBatchRecord.sign({"key_id": key_id(chain.producer.public_key()), "producer": PRODUCER}, chain.producer)
+    statements = [chain.endorsement(), *recalls]
+    stored = [StoredStatement(s.hash, s.kind, s.signer, "", 1, s.canonical.decode(), seq) for seq, s in enumerate(statements, 1)]
+    bundle, _ = read_bundle(make_bundle(chain.root(), chain.hub, stored, [record], now=NOW).canonical, chain.root())
+    return bundle
+
+
+def a_recall(chain: Chain, signer: str, reason: str, *, mandatory: bool = False, body: dict[str, Any] | None = None) -> Statement:
+    record = SignedBatchRecord.sign({"key_id": key_id(chain.producer.public_key()), "producer": PRODUCER}, chain.producer)
+    recall = Recall(record.digest.hex(), reason, mandatory, dt.date(2026, 12, 1), "2026-12-01T08:00:00Z")
+    return sign("recall", {**recall.body(), **(body or {})}, getattr(chain, signer))
+
+
+def test_an_offices_mandatory_recall_is_not_replaced_by_a_later_voluntary_one() -> None:
+    """A batch keeps its first recall that holds; only a mandatory one takes the place of a voluntary one (the producer
+    cannot turn an office's order into its own voluntary recall by publishing one after it)."""
+    chain = Chain()
+    ordered, own = a_recall(chain, "province", "Vượt ngưỡng", mandatory=True), a_recall(chain, "producer", "Tự thu hồi")
+    for recalls in ((ordered, own), (own, ordered)):
+        (batch,) = recalls_bundle(chain, *recalls).batches.values()
+        assert batch.recall == {"kind": "mandatory", "reason": "Vượt ngưỡng", "recalled_on": "2026-12-01"}
+    (batch,) = recalls_bundle(chain, own, a_recall(chain, "producer", "Lần hai")).batches.values()
+    assert batch.recall is not None and batch.recall["reason"] == "Tự thu hồi"
+
+
+def test_a_recall_whose_body_is_malformed_is_left_out_like_any_that_does_not_hold() -> None:
+    """One bad item does not make the whole bundle unreadable (an inspector would have no bundle at all)."""
+    chain = Chain()
+    (batch,) = recalls_bundle(chain, a_recall(chain, "producer", "Sai", body={"recalled_on": "2026-02-30"})).batches.values()
+    assert batch.recall is None
+
+
+def test_a_batch_record_that_is_not_an_object_is_malformed_not_a_crash() -> None:
+    """Canonical JSON of an array passes the export's own checks; a recall of it made the reader fail with AttributeError."""
+    chain = Chain()
+    record = SignedBatchRecord.sign(["not", "an", "object"], chain.producer)  # type: ignore[arg-type]
+    recall = sign("recall", Recall(record.digest.hex(), "Sai", False, dt.date(2026, 12, 1), "2026-12-01T00:00:00Z").body(),
+                  chain.producer)
+    stored = [StoredStatement(s.hash, s.kind, s.signer, "", 1, s.canonical.decode(), seq)
+              for seq, s in enumerate([chain.endorsement(), recall], 1)]
+    with pytest.raises(TrustError) as refused:
+        read_bundle(make_bundle(chain.root(), chain.hub, stored, [record], now=NOW).canonical, chain.root())
+    assert refused.value.code == "malformed"

@@ -62,6 +62,17 @@ def set_pae(vectors: dict[str, Any]) -> None:
     vectors["trust_roots"]["root-v1"]["pae_hex"] = vectors["trust_roots"]["root-v1"]["pae_hex"][:-2] + "00"
 
 
+def set_bundle_hash(vectors: dict[str, Any]) -> None:
+    vectors["bundles"]["bundle"]["hash"] = "00" * 32
+
+
+def voluntary_recall(vectors: dict[str, Any]) -> None:
+    """The genuine bundle's batch said to keep the producer's later voluntary recall (the rule keeps the office's)."""
+    expected = copy.deepcopy(case_named(vectors, "bundle-genuine")["expected"])
+    expected["batch_records"][0]["recall"]["kind"] = "voluntary"
+    case_named(vectors, "bundle-genuine").update(expected=expected)
+
+
 @pytest.mark.parametrize("alter, section, title", [
     (expect("endorsement-province-five-stars", {"code": "malformed"}), "cases", "endorsement-province-five-stars"),
     (expect("chain-producer-mismatch", {"standing": "endorsed", "producer": "ok", "attestation": None}), "cases",
@@ -69,7 +80,14 @@ def set_pae(vectors: dict[str, Any]) -> None:
     (expect("root-update-rollback", {"version": 2}), "cases", "root-update-rollback"),
     (set_statement_hash, "statements", "recall"),
     (set_pae, "trust_roots", "root-v1"),
-], ids=["rejection-code", "chain-answer", "rollback-accepted", "statement-hash", "root-pae"])
+    (expect("chain-trust-root-expired", {"standing": "key_not_endorsed", "producer": None, "attestation": None}), "cases",
+     "chain-trust-root-expired"),
+    (expect("recall-mandatory-by-the-batch-key", {"code": "wrong_signer"}), "cases", "recall-mandatory-by-the-batch-key"),
+    (expect("bundle-earlier-than-seen", {"code": "bad_signature"}), "cases", "bundle-earlier-than-seen"),
+    (voluntary_recall, "cases", "bundle-genuine"),
+    (set_bundle_hash, "bundles", "bundle"),
+], ids=["rejection-code", "chain-answer", "rollback-accepted", "statement-hash", "root-pae", "standing-order", "recall-signer",
+        "bundle-freshness", "bundle-recall-kind", "bundle-hash"])
 def test_the_trust_driver_fails_on_an_altered_expectation(tmp_path: Path, alter: Callable[[dict[str, Any]], None], section: str,
                                                           title: str) -> None:
     vectors = load()
@@ -87,11 +105,12 @@ def test_the_trust_driver_refuses_an_unreadable_vectors_file(tmp_path: Path) -> 
 # -- beyond the vectors: the library's own outcome on documents nobody wrote by hand -----------------------------
 
 GENUINE_CASES = ("root-genuine", "enrolment-genuine", "endorsement-genuine", "recall-genuine", "revocation-by-the-key-itself",
-                 "revocation-of-key-by-office")
-SIGNED_BODIES = {"endorsement": ("endorsement", "dien-bien", "endorsement-genuine"),
-                 "enrolment": ("enrolment", "producer", "enrolment-genuine"),
-                 "recall": ("recall", "producer", "recall-genuine"),
-                 "revocation": ("revocation-of-key", "dien-bien", "revocation-of-key-by-office")}
+                 "revocation-of-key-by-office", "recall-admitted-by-the-batch-key", "bundle-genuine")
+SIGNED_BODIES = {"endorsement": ("statements", "endorsement", "dien-bien", "endorsement-genuine"),
+                 "enrolment": ("statements", "enrolment", "producer", "enrolment-genuine"),
+                 "recall": ("statements", "recall", "producer", "recall-admitted-by-the-batch-key"),
+                 "revocation": ("statements", "revocation-of-key", "dien-bien", "revocation-of-key-by-office"),
+                 "bundle": ("bundles", "bundle", "hub-dien-bien", "bundle-genuine")}
 ODD_VALUES = [0, 1, 3, 5, 6, 2**31, 2**31 + 1, True, False, "", " a", "a ", "a\u00a0", "\u200ea", "x" * 61, "x" * 101, "x" * 301,
               "2026-02-29", "2024-02-29", "0000-01-01", "2026-13-01", "2026-11-23T24:00:00Z", "2026-11-23T23:59:59Z", "province",
               "national", "central", "Cooperative", "5600123456-001", "560012345", [], {}, "Lào Cai", "trung-uong", "f" * 64,
@@ -109,7 +128,7 @@ def flipped_documents(vectors: dict[str, Any], rng: random.Random) -> list[dict[
     cases = []
     for title in GENUINE_CASES:
         base = case_named(vectors, title)
-        data = base["document"].encode("utf-8")
+        data = (base["document"] if "document" in base else vectors["bundles"][base["bundle"]]["envelope"]).encode("utf-8")
         for bit in rng.sample(range(len(data) * 8), 100):
             changed = bytearray(data)
             changed[bit // 8] ^= 1 << (bit % 8)
@@ -133,16 +152,16 @@ def mutated(body: Any, rng: random.Random) -> Any:
             if member in target and rng.random() < 0.2:
                 del target[member]
             else:
-                target[member] = rng.choice(ODD_VALUES)
+                target[member] = copy.deepcopy(rng.choice(ODD_VALUES))  # the list and object there are shared
     return body
 
 
 def signed_documents(vectors: dict[str, Any], rng: random.Random) -> list[dict[str, Any]]:
     keys = {name: Ed25519PrivateKey.from_private_bytes(bytes.fromhex(entry["private_seed"])) for name, entry in vectors["keys"].items()}
     cases = []
-    for kind, (statement, signer, title) in SIGNED_BODIES.items():
+    for kind, (section, statement, signer, title) in SIGNED_BODIES.items():
         for number in range(100):
-            document = sign(kind, mutated(vectors["statements"][statement]["body"], rng), keys[signer]).canonical.decode("utf-8")
+            document = sign(kind, mutated(vectors[section][statement]["body"], rng), keys[signer]).canonical.decode("utf-8")
             cases.append({**case_named(vectors, title), "title": f"{kind}-changed-{number}", "document": document})
     return cases
 

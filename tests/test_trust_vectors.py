@@ -12,18 +12,24 @@ import datetime as dt
 import hashlib
 import importlib.util
 import json
+import os
+import tempfile
 from pathlib import Path
 from typing import Any, Callable
+from unittest import mock
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from stamps.canonical import canonical_json
 from stamps.errors import TrustError
-from stamps.trust.chain import TrustChain, admit_endorsement, revocation_signer_allowed
+from stamps.roles.inspector import STATE_ENV, open_bundle, state_path
+from stamps.store import open_store
+from stamps.trust.chain import TrustChain, admit_endorsement, admit_recall, endorsed_key, revocation_signer_allowed
 from stamps.trust.envelope import PAYLOAD_TYPES, StoredStatement, read
 from stamps.trust.root import TrustRoot
 from stamps.trust.statements import Enrolment, Recall, Revocation
+from stamps.trustroot import install_root
 
 VECTORS_DIR = Path(__file__).resolve().parent.parent / "docs" / "vectors"
 TRUST_VECTORS = VECTORS_DIR / "trust-vectors.json"
@@ -59,7 +65,7 @@ def test_keys_and_payload_types() -> None:
         public = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(entry["private_seed"])).public_key().public_bytes_raw()
         assert entry["public_key"] == public.hex() and entry["key_id"] == hashlib.sha256(public).hexdigest()[:16]
     assert VECTORS["payload_types"] == {**{kind: f"application/vnd.ocop.{kind}.v1+json" for kind in
-                                           ("enrolment", "endorsement", "revocation", "recall")},
+                                           ("enrolment", "endorsement", "revocation", "recall", "bundle")},
                                         "trust-root": "application/vnd.tuf+json"}
     assert all(PAYLOAD_TYPES[kind] == value for kind, value in VECTORS["payload_types"].items() if kind != "trust-root")
 
@@ -77,15 +83,19 @@ def check_signed(payload: bytes, payload_type: str, entry: dict[str, Any], signa
     assert hashlib.sha256(entry["envelope"].encode("utf-8")).hexdigest() == entry["hash"]
 
 
-@pytest.mark.parametrize("name", sorted(VECTORS["statements"]))
+SIGNED = {**VECTORS["statements"], **VECTORS["bundles"]}
+
+
+@pytest.mark.parametrize("name", sorted(SIGNED))
 def test_statement_intermediates(name: str) -> None:
-    entry = VECTORS["statements"][name]
+    """Each statement and bundle: body -> canonical payload -> PAE -> signature -> envelope -> hash."""
+    entry = SIGNED[name]
     payload = canonical_json(entry["body"])
     assert payload.decode("utf-8") == entry["payload"] and entry["payload_type"] == VECTORS["payload_types"][entry["kind"]]
     signature = bytes.fromhex(entry["signature"])
     assert base64.b64encode(signature).decode() == entry["signature_base64"]
     check_signed(payload, entry["payload_type"], entry, [(entry["key_id"], entry["signature_base64"], entry["signed_by"])])
-    statement = read(entry["envelope"], entry["kind"])
+    statement = read(entry["envelope"], entry["kind"], limit=len(entry["envelope"].encode()))
     assert (statement.payload, statement.signer, statement.signature, statement.hash) == (payload, entry["key_id"], signature, entry["hash"])
 
 
@@ -119,6 +129,22 @@ def check_trust_root_update(case: dict[str, Any]) -> dict[str, Any]:
     return {"version": root_named(case["held"]).accept_update(TrustRoot.load(case["document"].encode("utf-8"))).version}
 
 
+def moment(text: str) -> dt.datetime:
+    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc)
+
+
+def check_trust_root_install(case: dict[str, Any]) -> dict[str, Any]:
+    """Through an instance's store (install_root): the held root first, then the document, at *now*."""
+    with tempfile.TemporaryDirectory() as folder:
+        store = open_store(Path(folder) / "store.db", create=True, durable=False)
+        try:
+            if case["held"]:
+                install_root(store, root_named(case["held"]), now=moment(case["now"]))
+            return {"version": install_root(store, TrustRoot.load(case["document"].encode("utf-8")), now=moment(case["now"])).version}
+        finally:
+            store.close()
+
+
 def check_enrolment(case: dict[str, Any]) -> dict[str, Any]:
     statement = read(case["document"], "enrolment")
     return {"key_id": Enrolment.read(statement).key_id, "hash": statement.hash}
@@ -146,10 +172,38 @@ def check_recall(case: dict[str, Any]) -> dict[str, Any]:
     return {"batch_digest": recall.batch_digest, "mandatory": recall.mandatory, "hash": statement.hash}
 
 
-def check_chain(case: dict[str, Any]) -> dict[str, Any]:
+def chain_of(case: dict[str, Any]) -> TrustChain:
     statements = [statement_named(name) for name in case["statements"]]
     stored = [StoredStatement(s.hash, s.kind, s.signer, "", 0, s.canonical.decode(), seq) for seq, s in enumerate(statements, 1)]
-    chain = TrustChain.from_statements(root_named(case["trust_root"]), stored)
+    return TrustChain.from_statements(root_named(case["trust_root"]), stored)
+
+
+def check_recall_admission(case: dict[str, Any]) -> dict[str, Any]:
+    """The record's key as the chain's kept endorsements list it (or none), then admit_recall."""
+    chain = chain_of(case)
+    statement = read(case["document"], "recall")
+    recall = admit_recall(chain.root, statement, endorsed_key(chain.endorsed, case["record_key_id"]))
+    return {"batch_digest": recall.batch_digest, "mandatory": recall.mandatory, "hash": statement.hash}
+
+
+def check_bundle(case: dict[str, Any]) -> dict[str, Any]:
+    """Through the inspector (open_bundle), in a state folder of its own holding the case's last seen bundle, if any."""
+    document = case["document"] if "document" in case else VECTORS["bundles"][case["bundle"]]["envelope"]
+    with tempfile.TemporaryDirectory() as folder, mock.patch.dict(os.environ, {STATE_ENV: folder}):
+        if case["last_seen"]:
+            seen = case["last_seen"]
+            state_path().write_text(json.dumps({"bundles": {seen["hub"]: {"version": seen["version"], "as_of": seen["as_of"]}}}))
+        opened = open_bundle(document.encode("utf-8"), trust_root=root_named(case["pinned"]).canonical, now=moment(case["now"]))
+    bundle = opened.bundle
+    return {**{name: value for name, value in bundle.info().items() if name != "batch_records"}, "stale": opened.stale,
+            "endorsements": [item.hash for item in bundle.chain.endorsed], "revoked_keys": sorted(bundle.chain.revoked_keys),
+            "revoked_endorsements": sorted(bundle.chain.revoked_endorsements),
+            "batch_records": [{"digest": batch.digest, "recall": batch.recall} for batch in sorted(bundle.batches.values(),
+                                                                                                  key=lambda batch: batch.digest)]}
+
+
+def check_chain(case: dict[str, Any]) -> dict[str, Any]:
+    chain = chain_of(case)
     day = dt.date.fromisoformat(case["day"])
     standing = chain.standing(case["key_id"], day)
     if not standing.endorsed:
@@ -164,6 +218,7 @@ def check_chain(case: dict[str, Any]) -> dict[str, Any]:
 CHECKS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "trust_root": check_trust_root, "trust_root_update": check_trust_root_update, "enrolment": check_enrolment,
     "endorsement": check_endorsement, "revocation": check_revocation, "recall": check_recall, "chain": check_chain,
+    "trust_root_install": check_trust_root_install, "recall_admission": check_recall_admission, "bundle": check_bundle,
 }
 
 
@@ -182,5 +237,5 @@ def test_every_rejection_code_has_a_case() -> None:
     codes |= {case["expected"].get("standing") for case in VECTORS["cases"]} | {case["expected"].get("producer") for case in VECTORS["cases"]}
     codes |= {(case["expected"].get("attestation") or {}).get("result") for case in VECTORS["cases"]}
     assert {"bad_signature", "wrong_kind", "malformed", "too_large", "wrong_signer", "unknown_office", "unknown_key", "out_of_scope",
-            "rollback", "key_revoked", "key_not_endorsed", "endorsement_revoked", "endorsement_expired", "producer_mismatch",
-            "ocop_not_endorsed", "ocop_endorsement_expired", "attested", "endorsed"} <= codes
+            "rollback", "expired", "unknown_hub", "key_revoked", "trust_root_expired", "key_not_endorsed", "endorsement_revoked",
+            "endorsement_expired", "producer_mismatch", "ocop_not_endorsed", "ocop_endorsement_expired", "attested", "endorsed"} <= codes

@@ -24,19 +24,24 @@ from tuf.api.dsse import SimpleEnvelope
 from keys.keyfile import key_id, public_key_bytes
 from stamps.canonical import canonical_json
 from stamps.trust.envelope import MAX_STATEMENT_BYTES, PAYLOAD_TYPES, Statement, sign, ssl_key
-from stamps.trust.root import Office, TrustRoot, make_root, sign_root
+from stamps.trust.root import Hub, Office, TrustRoot, make_root, sign_root
 from stamps.trust.statements import EndorsedKey, EndorsedProduct, Endorsement, Enrolment, ProducerIdentity, Recall, Revocation
 
 OUTPUT = Path(__file__).with_name("trust-vectors.json")
 STAMP_VECTORS = Path(__file__).with_name("stamp-vectors.json")
-KEY_NAMES = ("national", "national-2", "dien-bien", "trung-uong", "producer", "stranger")
+KEY_NAMES = ("national", "national-2", "dien-bien", "trung-uong", "lao-cai", "hub-dien-bien", "hub-ha-noi", "producer",
+             "stranger")
 EXPIRES = dt.datetime(2031, 12, 1, tzinfo=dt.timezone.utc)
+SHORT_EXPIRES = dt.datetime(2027, 1, 1, tzinfo=dt.timezone.utc)  # root-v1-short: the chain's days run past it
 OFFICE_WINDOW = (dt.date(2026, 1, 1), dt.date(2030, 12, 31))
 KEY_WINDOW = (dt.date(2026, 10, 1), dt.date(2028, 12, 31))
 DAY = "2026-11-23"
 ISSUED_AT = "2026-09-30T09:00:00Z"
 PRODUCT = {"name": "Trà San tuyết PH.14 hữu cơ", "certificate_no": "DB-2024-0114", "stars": 4, "level": "province",
            "decision_no": "QĐ 1234/QĐ-UBND", "decision_date": "2024-06-01", "valid_until": "2027-06-01"}
+RENEWED = {**PRODUCT, "decision_no": "QĐ 2345/QĐ-UBND", "decision_date": "2027-05-20", "valid_until": "2030-05-19"}
+BUNDLE_AS_OF, BUNDLE_EXPIRES = "2026-11-25T02:00:00Z", "2026-12-02T02:00:00Z"
+BUNDLE_VERSION = 7
 
 
 def seed(name: str) -> bytes:
@@ -69,9 +74,10 @@ def identity(**change: str) -> ProducerIdentity:
 # -- statements ------------------------------------------------------------------------------------------------------
 
 def endorsement_body(*, office: str = "dien-bien", version: int = 1, products: list[dict[str, Any]] | None = None,
-                     producer: ProducerIdentity | None = None, key_until: dt.date = KEY_WINDOW[1]) -> dict[str, Any]:
+                     producer: ProducerIdentity | None = None, key_until: dt.date = KEY_WINDOW[1],
+                     producer_ref: str = "DB-XL-0007") -> dict[str, Any]:
     key = EndorsedKey(KEYS["producer"].public_key(), KEY_WINDOW[0], key_until)
-    body = Endorsement(office, "DB-XL-0007", version, ISSUED_AT, producer or identity(), (key,), ()).body()
+    body = Endorsement(office, producer_ref, version, ISSUED_AT, producer or identity(), (key,), ()).body()
     return {**body, "products": [PRODUCT] if products is None else products}
 
 
@@ -89,21 +95,39 @@ def statements() -> dict[str, tuple[Statement, str]]:
     five_stars = {**PRODUCT, "name": "Trà Shan tuyết cổ thụ", "certificate_no": "TW-2025-0031", "stars": 5, "level": "national",
                   "decision_no": "QĐ 88/QĐ-BNN", "decision_date": "2025-08-01", "valid_until": "2028-07-31"}
     digest = batch_record()["digest"]
+    recall = lambda reason, mandatory, day: Recall(digest, reason, mandatory, dt.date(2026, 11, day),  # noqa: E731
+                                                   f"2026-11-{day}T07:00:00Z").body()
+    central = sign("endorsement", endorsement_body(office="trung-uong", products=[five_stars]), KEYS["trung-uong"])
     return {
         "enrolment": (Enrolment(identity(), KEYS["producer"].public_key(), "2026-09-28T08:00:00Z").sign(KEYS["producer"]), "producer"),
         "endorsement": (endorsement, "dien-bien"),
         "endorsement-v2": (sign("endorsement", endorsement_body(version=2, key_until=dt.date(2026, 12, 10)), KEYS["dien-bien"]), "dien-bien"),
-        "endorsement-central": (sign("endorsement", endorsement_body(office="trung-uong", products=[five_stars]), KEYS["trung-uong"]),
-                                "trung-uong"),
+        "endorsement-central": (central, "trung-uong"),
+        "endorsement-renewal": (sign("endorsement", endorsement_body(producer_ref="DB-XL-0007-2027", products=[RENEWED]),
+                                     KEYS["dien-bien"]), "dien-bien"),
         "revocation-of-endorsement": (sign("revocation", revoke("endorsement", endorsement.hash, "Cơ sở ngừng sản xuất"),
                                            KEYS["dien-bien"]), "dien-bien"),
         "revocation-of-key": (sign("revocation", revoke("key", kid("producer"), "Khóa bị lộ"), KEYS["dien-bien"]), "dien-bien"),
         "revocation-by-the-key": (sign("revocation", revoke("key", kid("producer"), "Mất máy tính"), KEYS["producer"]), "producer"),
         "revocation-by-a-stranger": (sign("revocation", revoke("key", kid("producer"), "Không rõ"), KEYS["stranger"]), "stranger"),
-        "recall": (sign("recall", Recall(digest, "Bao bì bị lỗi", False, dt.date(2026, 11, 20), "2026-11-20T07:00:00Z").body(),
-                        KEYS["producer"]), "producer"),
-        "recall-mandatory": (sign("recall", Recall(digest, "Dư lượng thuốc bảo vệ thực vật vượt ngưỡng", True, dt.date(2026, 11, 21),
-                                                   "2026-11-21T07:00:00Z").body(), KEYS["dien-bien"]), "dien-bien"),
+        "revocation-of-endorsement-by-another-province": (sign("revocation", revoke("endorsement", endorsement.hash, "Nhầm tỉnh"),
+                                                               KEYS["lao-cai"]), "lao-cai"),
+        "revocation-of-key-by-another-province": (sign("revocation", revoke("key", kid("producer"), "Nhầm tỉnh"), KEYS["lao-cai"]),
+                                                  "lao-cai"),
+        "revocation-of-endorsement-by-central": (sign("revocation", revoke("endorsement", endorsement.hash, "Thu hồi theo thanh tra"),
+                                                      KEYS["trung-uong"]), "trung-uong"),
+        "revocation-of-key-by-central": (sign("revocation", revoke("key", kid("producer"), "Khóa bị lộ"), KEYS["trung-uong"]),
+                                         "trung-uong"),
+        "revocation-of-central-endorsement-by-province": (sign("revocation", revoke("endorsement", central.hash, "Không rõ"),
+                                                               KEYS["dien-bien"]), "dien-bien"),
+        "recall": (sign("recall", recall("Bao bì bị lỗi", False, 20), KEYS["producer"]), "producer"),
+        "recall-mandatory": (sign("recall", recall("Dư lượng thuốc bảo vệ thực vật vượt ngưỡng", True, 21), KEYS["dien-bien"]),
+                             "dien-bien"),
+        "recall-mandatory-by-another-province": (sign("recall", recall("Theo yêu cầu của cơ quan chức năng", True, 22),
+                                                      KEYS["lao-cai"]), "lao-cai"),
+        "recall-mandatory-by-the-key": (sign("recall", recall("Tự thu hồi", True, 22), KEYS["producer"]), "producer"),
+        "recall-by-a-stranger": (sign("recall", recall("Không rõ", False, 22), KEYS["stranger"]), "stranger"),
+        "recall-by-a-hub": (sign("recall", recall("Không rõ", False, 22), KEYS["hub-dien-bien"]), "hub-dien-bien"),
     }
 
 
@@ -123,11 +147,20 @@ def offices() -> list[tuple[Office, list[Any]]]:
     return [(Office("dien-bien", "Văn phòng Điều phối NTM tỉnh Điện Biên", "province", "Điện Biên", (kid("dien-bien"),), *OFFICE_WINDOW),
              [KEYS["dien-bien"].public_key()]),
             (Office("trung-uong", "Văn phòng Điều phối NTM Trung ương", "central", None, (kid("trung-uong"),), *OFFICE_WINDOW),
-             [KEYS["trung-uong"].public_key()])]
+             [KEYS["trung-uong"].public_key()]),
+            (Office("lao-cai", "Văn phòng Điều phối NTM tỉnh Lào Cai", "province", "Lào Cai", (kid("lao-cai"),), *OFFICE_WINDOW),
+             [KEYS["lao-cai"].public_key()])]
+
+
+def hubs() -> list[tuple[Hub, list[Any]]]:
+    return [(Hub("hub-dien-bien", "Cổng truy xuất nguồn gốc tỉnh Điện Biên", "https://truyxuat.dienbien.example.vn",
+                 (kid("hub-dien-bien"),)), [KEYS["hub-dien-bien"].public_key()]),
+            (Hub("hub-ha-noi", "Cổng truy xuất OCOP quốc gia", "https://truyxuat.ocop.example.vn", (kid("hub-ha-noi"),)),
+             [KEYS["hub-ha-noi"].public_key()])]
 
 
 def root(version: int, national: str, signers: list[str], expires: dt.datetime = EXPIRES) -> TrustRoot:
-    metadata = make_root(national=[KEYS[national].public_key()], offices=offices(), version=version, expires=expires)
+    metadata = make_root(national=[KEYS[national].public_key()], offices=offices(), hubs=hubs(), version=version, expires=expires)
     return sign_root(metadata, [KEYS[name] for name in signers])
 
 
@@ -137,6 +170,8 @@ def trust_roots() -> dict[str, tuple[TrustRoot, list[str]]]:
         "root-v2": (root(2, "national-2", ["national-2", "national"]), ["national-2", "national"]),
         "root-v2-not-signed-by-v1": (root(2, "national-2", ["national-2"]), ["national-2"]),
         "root-v1-other": (root(1, "national", ["national"], EXPIRES.replace(year=2032)), ["national"]),
+        "root-v3": (root(3, "national", ["national"]), ["national"]),
+        "root-v1-short": (root(1, "national", ["national"], SHORT_EXPIRES), ["national"]),
     }
 
 
@@ -218,6 +253,20 @@ def root_cases(roots: dict[str, tuple[TrustRoot, list[str]]]) -> list[dict[str, 
              "trust_root_update", refused("rollback"), held="root-v1", document=doc("root-v1-other")),
         case("root-update-not-signed-by-held", "Version 2 signed only by its own new national key, not by version 1's.",
              "trust_root_update", refused("bad_signature"), held="root-v1", document=doc("root-v2-not-signed-by-v1")),
+        case("root-update-skips-a-version", "An instance holding version 1 is given version 3, signed by the same national key: "
+             "taken, though it never saw version 2.", "trust_root_update", {"version": 3}, held="root-v1", document=doc("root-v3")),
+        case("root-update-skip-after-rotation", "An instance holding version 1 is given version 3, signed by version 1's national "
+             "key, after an instance holding version 2 (national key national-2) was: version 3 is not signed by national-2.",
+             "trust_root_update", refused("bad_signature"), held="root-v2", document=doc("root-v3")),
+        case("root-install-expired", "Installing a root that expires at 2027-01-01T00:00:00Z, at that very second.",
+             "trust_root_install", refused("expired"), held=None, document=doc("root-v1-short"), now="2027-01-01T00:00:00Z"),
+        case("root-install-last-second", "Installing the same root one second before it expires.", "trust_root_install",
+             {"version": 1}, held=None, document=doc("root-v1-short"), now="2026-12-31T23:59:59Z"),
+        case("root-install-expired-before-rollback", "An instance holding version 2 is given an expired version 1: expired comes "
+             "before the update rule.", "trust_root_install", refused("expired"), held="root-v2", document=doc("root-v1-short"),
+             now="2027-01-02T00:00:00Z"),
+        case("root-install-update", "An instance holding version 1 installs version 2 (the rotation), not expired.",
+             "trust_root_install", {"version": 2}, held="root-v1", document=doc("root-v2"), now="2026-11-23T00:00:00Z"),
     ]
 
 
@@ -312,6 +361,27 @@ def revocation_cases(genuine: dict[str, tuple[Statement, str]]) -> list[dict[str
              refused("unknown_key"), document=signed("revocation", own, "stranger"), **setting),
         case("revocation-bad-signature", "The office's revocation of the key with the first bit of its signature flipped.",
              "revocation", refused("bad_signature"), document=flip_signature(doc("revocation-of-key")), **setting),
+        case("revocation-of-endorsement-by-another-province", "The Lào Cai office revokes the Điện Biên office's endorsement.",
+             "revocation", refused("out_of_scope"), document=doc("revocation-of-endorsement-by-another-province"), **setting),
+        case("revocation-of-key-by-another-province", "The Lào Cai office revokes the producer's key, which only the Điện Biên "
+             "office endorsed.", "revocation", refused("out_of_scope"), document=doc("revocation-of-key-by-another-province"),
+             **setting),
+        case("revocation-of-endorsement-by-central", "The central office revokes the Điện Biên office's endorsement.", "revocation",
+             {"target": "endorsement", "subject": genuine["endorsement"][0].hash},
+             document=doc("revocation-of-endorsement-by-central"), **setting),
+        case("revocation-of-key-by-central", "The central office revokes the producer's key, which only the Điện Biên office "
+             "endorsed.", "revocation", {"target": "key", "subject": kid("producer")}, document=doc("revocation-of-key-by-central"),
+             **setting),
+        case("revocation-by-central-of-an-unknown-endorsement", "The central office revokes an endorsement that is not kept here.",
+             "revocation", {"target": "endorsement", "subject": genuine["endorsement"][0].hash},
+             document=doc("revocation-of-endorsement-by-central"), trust_root="root-v1", endorsements=[]),
+        case("revocation-by-province-of-central-endorsement", "The Điện Biên office revokes the central office's endorsement of a "
+             "producer of its own province.", "revocation", refused("out_of_scope"),
+             document=doc("revocation-of-central-endorsement-by-province"), trust_root="root-v1",
+             endorsements=["endorsement", "endorsement-central"]),
+        case("revocation-by-province-of-a-key-only-central-endorsed", "The Điện Biên office revokes the producer's key, which "
+             "only the central office's endorsement lists here.", "revocation", refused("out_of_scope"),
+             document=doc("revocation-of-key"), trust_root="root-v1", endorsements=["endorsement-central"]),
     ]
 
 
@@ -320,8 +390,8 @@ def attested(product: dict[str, Any], office: str) -> dict[str, Any]:
 
 
 def chain_case(title: str, description: str, statement_names: list[str], expected: dict[str, Any], *, day: str = DAY,
-               key: str = "producer", record: dict[str, Any] | None = None) -> dict[str, Any]:
-    return case(title, description, "chain", expected, trust_root="root-v1", statements=statement_names, key_id=kid(key), day=day,
+               key: str = "producer", record: dict[str, Any] | None = None, trust_root: str = "root-v1") -> dict[str, Any]:
+    return case(title, description, "chain", expected, trust_root=trust_root, statements=statement_names, key_id=kid(key), day=day,
                 record=record or record_parts())
 
 
@@ -376,7 +446,197 @@ def chain_cases() -> list[dict[str, Any]]:
                    day="2027-06-02"),
         chain_case("chain-no-ocop-claim", "The record's product claims no OCOP rating: nothing to attest.", ["endorsement"],
                    {"standing": "endorsed", "producer": "ok", "attestation": None}, record=record_parts(product=no_ocop)),
+        chain_case("chain-revocations-by-another-province-ignored", "The Lào Cai office revokes the Điện Biên office's endorsement "
+                   "and the producer's key: neither is its own, both are left out.",
+                   ["endorsement", "revocation-of-endorsement-by-another-province", "revocation-of-key-by-another-province"], endorsed),
+        chain_case("chain-key-revoked-by-central", "The central office revokes the producer's key.",
+                   ["endorsement", "revocation-of-key-by-central"], lapsed("key_revoked")),
+        chain_case("chain-endorsement-revoked-by-central", "The central office revokes the Điện Biên office's endorsement.",
+                   ["endorsement", "revocation-of-endorsement-by-central"], lapsed("endorsement_revoked")),
+        chain_case("chain-trust-root-expiry-day", "The trust root expires at 2027-01-01T00:00:00Z; scanned on 2027-01-01: the "
+                   "chain works in days, the key is still endorsed.", ["endorsement"], endorsed, day="2027-01-01",
+                   trust_root="root-v1-short"),
+        chain_case("chain-trust-root-expired", "The same, scanned on 2027-01-02.", ["endorsement"], lapsed("trust_root_expired"),
+                   day="2027-01-02", trust_root="root-v1-short"),
+        chain_case("chain-trust-root-expired-unknown-key", "Past the root's expiry, a key no endorsement names is trust_root_expired "
+                   "too (it comes before key_not_endorsed).", ["endorsement"], lapsed("trust_root_expired"), day="2027-01-02",
+                   key="stranger", trust_root="root-v1-short"),
+        chain_case("chain-trust-root-expired-key-revoked", "Past the root's expiry, a revoked key is key_revoked (first).",
+                   ["endorsement", "revocation-of-key"], lapsed("key_revoked"), day="2027-01-02", trust_root="root-v1-short"),
+        chain_case("chain-stars-attested-by-a-renewal", "Scanned on 2027-06-02: the first endorsement lists the certificate "
+                   "lapsed on 2027-06-01, a later one (another subject) lists it renewed: attested by the later one.",
+                   ["endorsement", "endorsement-renewal"], {**endorsed, "attestation": attested(RENEWED, "dien-bien")},
+                   day="2027-06-02"),
+        chain_case("chain-stars-attested-by-a-renewal-whatever-the-order", "The same, the renewal kept first.",
+                   ["endorsement-renewal", "endorsement"], {**endorsed, "attestation": attested(RENEWED, "dien-bien")},
+                   day="2027-06-02"),
+        chain_case("chain-stars-both-valid-first-decides", "Scanned on 2027-05-25, both certificates valid: the first listing "
+                   "endorsement (in the order subjects were first kept) attests.", ["endorsement", "endorsement-renewal"],
+                   endorsed, day="2027-05-25"),
+        chain_case("chain-stars-both-valid-renewal-first", "The same, the renewal kept first: it attests.",
+                   ["endorsement-renewal", "endorsement"], {**endorsed, "attestation": attested(RENEWED, "dien-bien")},
+                   day="2027-05-25"),
     ]
+
+
+def recall_cases(genuine: dict[str, tuple[Statement, str]]) -> list[dict[str, Any]]:
+    doc = lambda name: genuine[name][0].canonical.decode("utf-8")  # noqa: E731
+    setting = {"trust_root": "root-v1", "statements": ["endorsement"], "record_key_id": kid("producer")}
+    admitted = lambda name: {"batch_digest": batch_record()["digest"], "mandatory": genuine[name][0].body["mandatory"],  # noqa: E731
+                             "hash": genuine[name][0].hash}
+    malformed_body = {**genuine["recall"][0].body, "recalled_on": "2026-02-30"}
+    return [
+        case("recall-admitted-by-the-batch-key", "The producer's voluntary recall of its batch (the record names its key).",
+             "recall_admission", admitted("recall"), document=doc("recall"), **setting),
+        case("recall-admitted-mandatory-by-office", "The Điện Biên office's mandatory recall.", "recall_admission",
+             admitted("recall-mandatory"), document=doc("recall-mandatory"), **setting),
+        case("recall-admitted-mandatory-by-any-office", "The Lào Cai office's mandatory recall of a Điện Biên producer's batch: "
+             "any office of the trust root may recall.", "recall_admission", admitted("recall-mandatory-by-another-province"),
+             document=doc("recall-mandatory-by-another-province"), **setting),
+        case("recall-mandatory-by-the-batch-key", "The producer's own recall marked mandatory.", "recall_admission",
+             refused("out_of_scope"), document=doc("recall-mandatory-by-the-key"), **setting),
+        case("recall-by-a-stranger", "A recall of the producer's batch signed by another key (neither the batch's nor an "
+             "office's).", "recall_admission", refused("wrong_signer"), document=doc("recall-by-a-stranger"), **setting),
+        case("recall-by-a-hub", "A recall signed by a hub's key: a hub signs bundles, not recalls.", "recall_admission",
+             refused("wrong_signer"), document=doc("recall-by-a-hub"), **setting),
+        case("recall-of-a-batch-whose-key-is-not-endorsed", "The producer's recall where no kept endorsement lists the record's "
+             "key.", "recall_admission", refused("wrong_signer"), document=doc("recall"),
+             **{**setting, "statements": []}),
+        case("recall-admission-bad-signature", "The producer's recall with the first bit of its signature flipped.",
+             "recall_admission", refused("bad_signature"), document=flip_signature(doc("recall")), **setting),
+        case("recall-admission-malformed-body", "A recall signed by the batch's key whose recalled_on is 2026-02-30.",
+             "recall_admission", refused("malformed"), document=signed("recall", malformed_body, "producer"), **setting),
+    ]
+
+
+# -- inspectors' bundles ------------------------------------------------------------------------------------------------
+
+def bundle_body(genuine: dict[str, tuple[Statement, str]], roots: dict[str, tuple[TrustRoot, list[str]]], names: list[str], *,
+                trust_root: str = "root-v1", records: bool = True, **change: Any) -> dict[str, Any]:
+    """A bundle's body as a hub writes it: the trust root, the named statements in that order, the batch record."""
+    body = {"hub": "hub-dien-bien", "version": BUNDLE_VERSION, "as_of": BUNDLE_AS_OF, "expires": BUNDLE_EXPIRES,
+            "trust_root": json.loads(roots[trust_root][0].canonical),
+            "statements": [json.loads(genuine[name][0].canonical) for name in names],
+            "batch_records": [batch_record()["export"]] if records else []}
+    return {**body, **change}
+
+
+def bundles(genuine: dict[str, tuple[Statement, str]], roots: dict[str, tuple[TrustRoot, list[str]]]) -> dict[str, tuple[Statement, str]]:
+    """The genuine bundles, each with the name of its signing key."""
+    body = lambda *names, **change: bundle_body(genuine, roots, list(names), **change)  # noqa: E731
+    main = ("endorsement", "endorsement-central", "revocation-by-a-stranger", "recall-mandatory", "recall")
+    left_out = ("endorsement", "recall-mandatory-by-the-key", "recall-by-a-stranger", "recall-by-a-hub", "recall-malformed",
+                "recall-of-another-batch")
+    return {
+        "bundle": (sign("bundle", body(*main), KEYS["hub-dien-bien"]), "hub-dien-bien"),
+        "bundle-recalls-left-out": (sign("bundle", body(*left_out), KEYS["hub-dien-bien"]), "hub-dien-bien"),
+        "bundle-voluntary-then-mandatory": (sign("bundle", body("endorsement", "recall", "recall-mandatory"), KEYS["hub-dien-bien"]),
+                                            "hub-dien-bien"),
+        "bundle-with-root-v2": (sign("bundle", body(*main, trust_root="root-v2"), KEYS["hub-dien-bien"]), "hub-dien-bien"),
+        "bundle-province": (sign("bundle", body("endorsement", "endorsement-central", "revocation-of-key-by-another-province",
+                                                province="Điện Biên", records=False), KEYS["hub-dien-bien"]), "hub-dien-bien"),
+        "bundle-from-the-other-hub": (sign("bundle", body(*main, hub="hub-ha-noi"), KEYS["hub-ha-noi"]), "hub-ha-noi"),
+    }
+
+
+def flip_payload_bit(envelope_text: str, old: str, new: str) -> str:
+    """The envelope with the first *old* in its payload changed to *new* (one bit apart), the signature kept."""
+    assert sum(bin(a ^ b).count("1") for a, b in zip(old.encode(), new.encode(), strict=True)) == 1
+    document = json.loads(envelope_text)
+    payload = base64.b64decode(document["payload"])
+    assert payload.count(old.encode()) >= 1
+    document["payload"] = base64.b64encode(payload.replace(old.encode(), new.encode(), 1)).decode()
+    return text(document)
+
+
+def bundle_summary(genuine: dict[str, tuple[Statement, str]], names: list[str], recall: dict[str, str] | None, *,
+                   trust_root_version: int = 1, stale: bool = False, **change: Any) -> dict[str, Any]:
+    """What reading a bundle gives (docs/trust-format.md section 13.3), written out by hand."""
+    return {"hub": "hub-dien-bien", "version": BUNDLE_VERSION, "as_of": BUNDLE_AS_OF, "expires": BUNDLE_EXPIRES, "province": None,
+            "trust_root_version": trust_root_version, "stale": stale,
+            "endorsements": [genuine[name][0].hash for name in names], "revoked_keys": [], "revoked_endorsements": [],
+            "batch_records": [{"digest": batch_record()["digest"], "recall": recall}], **change}
+
+
+def bundle_cases(genuine: dict[str, tuple[Statement, str]], roots: dict[str, tuple[TrustRoot, list[str]]],
+                 made: dict[str, tuple[Statement, str]]) -> list[dict[str, Any]]:
+    doc = lambda name: made[name][0].canonical.decode("utf-8")  # noqa: E731
+    body = lambda *names, **change: bundle_body(genuine, roots, list(names), **change)  # noqa: E731
+    mandatory = {"kind": "mandatory", "reason": "Dư lượng thuốc bảo vệ thực vật vượt ngưỡng", "recalled_on": "2026-11-21"}
+    both = ["endorsement", "endorsement-central"]
+    genuine_summary = bundle_summary(genuine, both, mandatory)
+    at = {"pinned": "root-v1", "now": "2026-11-26T08:00:00Z", "last_seen": None}
+    seen = lambda version, as_of, hub="hub-dien-bien": {**at, "last_seen": {"hub": hub, "version": version, "as_of": as_of}}  # noqa: E731
+    bad_record = {**batch_record()["export"], "digest": "00" * 32}
+    return [
+        case("bundle-genuine", "The Điện Biên hub's bundle: the endorsements, a stranger's revocation (left out), the office's "
+             "mandatory recall and then the producer's voluntary one (the mandatory one stays), the batch record.", "bundle",
+             genuine_summary, bundle="bundle", **at),
+        case("bundle-recalls-left-out", "Recalls of the batch that do not count: the producer's own marked mandatory, a "
+             "stranger's, a hub's, one whose body is malformed, and the producer's recall of another batch whose digest shares "
+             "the first 10 bytes of this one's.",
+             "bundle", bundle_summary(genuine, ["endorsement"], None), document=doc("bundle-recalls-left-out"), **at),
+        case("bundle-mandatory-replaces-voluntary", "The producer's voluntary recall, then the office's mandatory one: the "
+             "mandatory one replaces it.", "bundle", bundle_summary(genuine, ["endorsement"], mandatory),
+             document=doc("bundle-voluntary-then-mandatory"), **at),
+        case("bundle-carries-a-newer-root", "The bundle carries version 2 (the rotation); the inspector pinned version 1: "
+             "taken, and version 2 is pinned from now on.", "bundle", {**genuine_summary, "trust_root_version": 2},
+             document=doc("bundle-with-root-v2"), **at),
+        case("bundle-province", "A bundle of the producers of Điện Biên, without batch records; the Lào Cai office's revocation "
+             "of the key is in it and left out.", "bundle", {**bundle_summary(genuine, both, None), "province": "Điện Biên",
+                                                             "batch_records": []}, document=doc("bundle-province"), **at),
+        case("bundle-from-another-hub", "The same contents signed by the other hub of the trust root, naming itself.", "bundle",
+             {**genuine_summary, "hub": "hub-ha-noi"}, document=doc("bundle-from-the-other-hub"), **at),
+        case("bundle-stale", "Read one second after it expires: used, and flagged stale.", "bundle",
+             {**genuine_summary, "stale": True}, bundle="bundle", **{**at, "now": "2026-12-02T02:00:01Z"}),
+        case("bundle-at-its-expiry", "Read at its expiry time exactly: not yet stale.", "bundle", genuine_summary,
+             bundle="bundle", **{**at, "now": BUNDLE_EXPIRES}),
+        case("bundle-seen-again", "The inspector already saw this very bundle (same version and as_of): taken again.", "bundle",
+             genuine_summary, bundle="bundle", **seen(BUNDLE_VERSION, BUNDLE_AS_OF)),
+        case("bundle-newer-than-seen", "The inspector saw version 6 of the day before: this one is newer.", "bundle",
+             genuine_summary, bundle="bundle", **seen(6, "2026-11-24T02:00:00Z")),
+        case("bundle-lower-version-than-seen", "The inspector saw version 8 (as of an earlier time): this one is older.",
+             "bundle", refused("rollback"), bundle="bundle", **seen(8, "2026-11-24T02:00:00Z")),
+        case("bundle-earlier-than-seen", "The inspector saw version 7 as of a later time: this one is older.", "bundle",
+             refused("rollback"), bundle="bundle", **seen(7, "2026-11-25T02:00:01Z")),
+        case("bundle-seen-from-another-hub-only", "The inspector saw a newer bundle of the other hub: hubs are counted apart.",
+             "bundle", genuine_summary, bundle="bundle", **seen(99, "2026-12-25T00:00:00Z", "hub-ha-noi")),
+        case("bundle-bad-signature", "The first bit of the hub's signature flipped.", "bundle", refused("bad_signature"),
+             document=flip_signature(doc("bundle")), **at),
+        case("bundle-payload-bit-flipped", "One bit of the payload flipped (as_of 2026-11-25 becomes 2026-11-24), the hub's "
+             "signature kept.", "bundle", refused("bad_signature"),
+             document=flip_payload_bit(doc("bundle"), '"as_of":"2026-11-25', '"as_of":"2026-11-24'), **at),
+        case("bundle-signed-by-an-office", "The bundle's body signed by the Điện Biên office's key, which is no hub's.", "bundle",
+             refused("unknown_hub"), document=signed("bundle", body(*both, records=False), "dien-bien"), **at),
+        case("bundle-signed-by-a-stranger", "The bundle's body signed by a key the trust root does not list.", "bundle",
+             refused("unknown_hub"), document=signed("bundle", body(*both, records=False), "stranger"), **at),
+        case("bundle-names-another-hub", "The body names hub-ha-noi; the key of hub-dien-bien signed it.", "bundle",
+             refused("wrong_signer"), document=signed("bundle", body(*both, hub="hub-ha-noi", records=False), "hub-dien-bien"), **at),
+        case("bundle-root-older-than-pinned", "The inspector pinned version 2; the bundle carries version 1.", "bundle",
+             refused("rollback"), bundle="bundle", **{**at, "pinned": "root-v2"}),
+        case("bundle-root-another-version-1", "The bundle carries another version 1 than the one pinned.", "bundle",
+             refused("rollback"), document=signed("bundle", body(*both, trust_root="root-v1-other", records=False), "hub-dien-bien"), **at),
+        case("bundle-root-not-signed-by-pinned", "The bundle carries a version 2 that version 1's national key did not sign.",
+             "bundle", refused("bad_signature"),
+             document=signed("bundle", body(*both, trust_root="root-v2-not-signed-by-v1", records=False), "hub-dien-bien"), **at),
+        case("bundle-as-of-not-a-time", "as_of written 2026-11-25 02:00:00 (a space, no Z), signed by the hub.", "bundle",
+             refused("malformed"), document=signed("bundle", body(*both, as_of="2026-11-25 02:00:00", records=False), "hub-dien-bien"), **at),
+        case("bundle-extra-member", "The body with a member no version 1 reader knows, signed by the hub.", "bundle",
+             refused("malformed"), document=signed("bundle", body(*both, note="thêm", records=False), "hub-dien-bien"), **at),
+        case("bundle-holds-an-enrolment", "An enrolment among the statements: not a kind a bundle holds.", "bundle",
+             refused("wrong_kind"), document=signed("bundle", body("endorsement", "enrolment", records=False), "hub-dien-bien"), **at),
+        case("bundle-statement-as-text", "A statement given as its envelope's text (a string) instead of the envelope object.",
+             "bundle", refused("malformed"), document=signed("bundle", {**body(records=False), "statements": [doc_text(genuine, "endorsement")]},
+                                                             "hub-dien-bien"), **at),
+        case("bundle-damaged-record", "A batch record whose digest is not the SHA-256 of its tagged record.", "bundle",
+             refused("malformed"), document=signed("bundle", body("endorsement", batch_records=[bad_record]), "hub-dien-bien"), **at),
+        case("bundle-wrong-kind", "A recall given where a bundle is expected.", "bundle", refused("wrong_kind"),
+             document=doc_text(genuine, "recall"), **at),
+    ]
+
+
+def doc_text(genuine: dict[str, tuple[Statement, str]], name: str) -> str:
+    return genuine[name][0].canonical.decode("utf-8")
 
 
 def build() -> dict[str, Any]:
@@ -384,18 +644,26 @@ def build() -> dict[str, Any]:
     # An endorsement the trust root's rules refuse, kept to show that the chain leaves it out.
     genuine["endorsement-central-by-province"] = (sign("endorsement", endorsement_body(products=[
         {**PRODUCT, "stars": 5, "level": "national"}]), KEYS["dien-bien"]), "dien-bien")
+    digest = batch_record()["digest"]
+    genuine["recall-malformed"] = (sign("recall", {**genuine["recall"][0].body, "recalled_on": "2026-02-30"}, KEYS["producer"]),
+                                   "producer")
+    genuine["recall-of-another-batch"] = (sign("recall", {**genuine["recall"][0].body, "batch_digest": digest[:-1] + "0"},
+                                               KEYS["producer"]), "producer")
     roots = trust_roots()
+    made = bundles(genuine, roots)
     return {
         "format": "ocop-trust-vectors/1",
         "note": "Keys are derived from fixed seeds and are public: never trust them outside tests. The producer and stranger "
                 "keys, the batch digest and the record's producer and product are those of stamp-vectors.json.",
         "keys": {name: {"private_seed": seed(name).hex(), "public_key": public_key_bytes(KEYS[name].public_key()).hex(),
                         "key_id": kid(name)} for name in KEY_NAMES},
-        "payload_types": {**{kind: PAYLOAD_TYPES[kind] for kind in ("enrolment", "endorsement", "revocation", "recall")},
+        "payload_types": {**{kind: PAYLOAD_TYPES[kind] for kind in ("enrolment", "endorsement", "revocation", "recall", "bundle")},
                           "trust-root": SimpleEnvelope.DEFAULT_PAYLOAD_TYPE},
         "trust_roots": {name: root_entry(trust_root, signers) for name, (trust_root, signers) in roots.items()},
         "statements": {name: statement_entry(statement, signer) for name, (statement, signer) in genuine.items()},
-        "cases": root_cases(roots) + statement_cases(genuine) + revocation_cases(genuine) + chain_cases(),
+        "bundles": {"bundle": statement_entry(*made["bundle"])},
+        "cases": (root_cases(roots) + statement_cases(genuine) + revocation_cases(genuine) + recall_cases(genuine) + chain_cases()
+                  + bundle_cases(genuine, roots, made)),
     }
 
 

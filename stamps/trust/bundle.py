@@ -33,7 +33,7 @@ from stamps.errors import TrustError
 from stamps.trust.chain import CHAIN_KINDS, TrustChain, admit_recall, endorsed_key
 from stamps.trust.envelope import Statement, StoredStatement, read, sign
 from stamps.trust.root import TrustRoot
-from stamps.trust.statements import Endorsement, Recall, timestamp
+from stamps.trust.statements import Endorsement, Recall, text_field, time_field, timestamp
 
 BUNDLE_KINDS = (*CHAIN_KINDS, "recall")
 MAX_BUNDLE_BYTES = 512 * 1024 * 1024
@@ -88,18 +88,25 @@ def read_bundle(data: bytes, pinned: TrustRoot) -> tuple[Bundle, TrustRoot]:
     to trust from now on (the bundle's, when it is a valid update of *pinned*). TrustError when anything fails."""
     statement = read(data, "bundle", limit=MAX_BUNDLE_BYTES)
     body = statement.body
-    if not _FIELDS <= set(body) <= _FIELDS | {"province"}:
-        raise TrustError("The bundle's body lacks required parts or holds unknown ones.", code="malformed")
+    header = _header(body)
     root = pinned.accept_update(TrustRoot.load(canonical_json(body["trust_root"])))
     hub = root.signing_hub(statement)
-    if body["hub"] != hub.id:
-        raise TrustError(f"The bundle names hub {body['hub']!r} but is signed by {hub.id!r}.", code="wrong_signer")
+    if header["hub"] != hub.id:
+        raise TrustError(f"The bundle names hub {str(header['hub'])[:80]!r} but is signed by {hub.id!r}.", code="wrong_signer")
     stored = [_stored(item) for item in _list(body["statements"])]
     chain = TrustChain.from_statements(root, [item for item in stored if item.kind in CHAIN_KINDS])
     batches = _batches(_list(body["batch_records"]))
     _apply_recalls(batches, [item for item in stored if item.kind == "recall"], root, chain)
-    return Bundle(str(body["hub"]), _whole(body["version"]), str(body["as_of"]), str(body["expires"]), body.get("province"),
-                  root, chain, batches), root
+    return Bundle(**header, root=root, chain=chain, batches=batches), root
+
+
+def _header(body: dict[str, Any]) -> dict[str, Any]:
+    """The bundle's own members (hub, version, as_of, expires, province), each in its form; TrustError otherwise."""
+    if not _FIELDS <= set(body) <= _FIELDS | {"province"}:
+        raise TrustError("The bundle's body lacks required parts or holds unknown ones.", code="malformed")
+    return {"hub": body["hub"], "version": _whole(body["version"]), "as_of": time_field(body["as_of"], "as_of"),
+            "expires": time_field(body["expires"], "expires"),
+            "province": text_field(body["province"], "province", 100) if "province" in body else None}
 
 
 def _province_keys(statements: list[StoredStatement], province: str | None) -> set[str] | None:
@@ -116,7 +123,7 @@ def _province_keys(statements: list[StoredStatement], province: str | None) -> s
 
 
 def _in_scope(item: StoredStatement, keys: set[str] | None) -> bool:
-    """Endorsements of the province's producers, every revocation (few, and any may concern them), recalls by their keys or offices."""
+    """Endorsements that list a key of the province's producers; every revocation and every recall (few, and any may concern them)."""
     if keys is None or item.kind == "revocation":
         return True
     if item.kind == "endorsement":
@@ -125,6 +132,9 @@ def _in_scope(item: StoredStatement, keys: set[str] | None) -> bool:
 
 
 def _stored(document: Any) -> StoredStatement:
+    """An item of the bundle's statements: an envelope object (not its text) of one of the bundle's kinds."""
+    if not isinstance(document, dict):
+        raise TrustError("Each of the bundle's statements must be an envelope object.", code="malformed")
     statement = read(document, *BUNDLE_KINDS)
     return StoredStatement(statement.hash, statement.kind, statement.signer, "", 0, statement.canonical.decode("utf-8"))
 
@@ -136,25 +146,29 @@ def _batches(documents: list[Any]) -> dict[bytes, StoredBatch]:
             signed = SignedBatchRecord.from_export(document)
         except RecordSignatureError as error:
             raise TrustError(f"A batch record in the bundle is damaged: {error.message}", code="malformed") from None
+        if not isinstance(signed.record, dict):
+            raise TrustError("A batch record in the bundle is not a JSON object.", code="malformed")
         batches[signed.digest_prefix] = StoredBatch(signed, "bundle", 0, None)
     return batches
 
 
 def _apply_recalls(batches: dict[bytes, StoredBatch], recalls: list[StoredStatement], root: TrustRoot, chain: TrustChain) -> None:
-    """Mark each recalled batch whose recall the chain's rules admit (its own key, or an office); others are left out."""
+    """Mark each recalled batch with its first recall that holds (read, of a batch in the bundle, admitted by the chain's
+    rules: its own key's voluntary one, or an office's), a mandatory one over a voluntary one; others are left out."""
     for item in recalls:
         statement = read(item.body, "recall")
-        digest = Recall.read(statement).batch_digest
-        batch = batches.get(bytes.fromhex(digest)[:DIGEST_PREFIX_BYTES])
-        if batch is None or batch.digest != digest:
-            continue
         try:
+            digest = Recall.read(statement).batch_digest
+            batch = batches.get(bytes.fromhex(digest)[:DIGEST_PREFIX_BYTES])
+            if batch is None or batch.digest != digest:
+                continue
             recall = admit_recall(root, statement, endorsed_key(chain.endorsed, str(batch.record.get("key_id"))))
         except TrustError:
             continue
-        kind = "mandatory" if recall.mandatory else "voluntary"
-        batches[batch.signed.digest_prefix] = dataclasses.replace(
-            batch, recall={"kind": kind, "reason": recall.reason, "recalled_on": recall.recalled_on.isoformat()})
+        if batch.recall is None or (recall.mandatory and batch.recall["kind"] == "voluntary"):
+            kind = "mandatory" if recall.mandatory else "voluntary"
+            batches[batch.signed.digest_prefix] = dataclasses.replace(
+                batch, recall={"kind": kind, "reason": recall.reason, "recalled_on": recall.recalled_on.isoformat()})
 
 
 def _list(value: Any) -> list[Any]:

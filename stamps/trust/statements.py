@@ -357,3 +357,13 @@ def _public_key(mapping: Any) -> Ed25519PublicKey:
     if identifier != key_id(public_key):
         raise _malformed("key_id does not belong to public_key")
     return public_key
+
+
+def time_field(value: Any, field: str) -> str:
+    """*value* as a statement's time (YYYY-MM-DDTHH:MM:SSZ, a real UTC time); TrustError ``malformed`` otherwise."""
+    return _timestamp(value, field)
+
+
+def text_field(value: Any, field: str, max_length: int) -> str:
+    """*value* as trimmed NFC text of at most *max_length* characters; TrustError ``malformed`` otherwise."""
+    return _short_text(value, field, max_length)

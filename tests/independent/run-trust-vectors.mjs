@@ -9,9 +9,9 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 import {
-  PAYLOAD_TYPES, TUF_PAYLOAD_TYPE, TrustError, admitEndorsement, attestation, buildChain, checkRevocation, keyId,
-  loadTrustRoot, pae, producerMatches, readEnrolment, readStatement, recallBody, sha256, standing, updateTrustRoot,
-  verifyStatement,
+  MAX_BUNDLE_BYTES, PAYLOAD_TYPES, TUF_PAYLOAD_TYPE, TrustError, admitEndorsement, admitRecall, attestation, buildChain,
+  checkRevocation, installTrustRoot, keyId, loadTrustRoot, openBundle, pae, producerMatches, readEnrolment, readStatement,
+  recallBody, sha256, standing, updateTrustRoot, verifyStatement,
 } from "./trust.mjs";
 import { canonicalJson } from "./verify.mjs";
 
@@ -81,18 +81,19 @@ function checkSigned(vectors, report, section, name, entry, payloadType, signatu
   return made;
 }
 
-function checkStatements(vectors, report) {
-  for (const [name, entry] of Object.entries(vectors.statements)) {
-    report.guard("statements", name, () => {
-      report.check("statements", name, "payload", entry.payload, canonicalJson(entry.body).toString("utf8"));
-      report.check("statements", name, "payload_type", entry.payload_type, PAYLOAD_TYPES[entry.kind]);
-      const [made] = checkSigned(vectors, report, "statements", name, entry, entry.payload_type,
+/** The statements and the bundles (section "statements" or "bundles"): body → payload → … → hash, then read again. */
+function checkStatements(vectors, report, section = "statements") {
+  for (const [name, entry] of Object.entries(vectors[section] ?? {})) {
+    report.guard(section, name, () => {
+      report.check(section, name, "payload", entry.payload, canonicalJson(entry.body).toString("utf8"));
+      report.check(section, name, "payload_type", entry.payload_type, PAYLOAD_TYPES[entry.kind]);
+      const [made] = checkSigned(vectors, report, section, name, entry, entry.payload_type,
         [{ keyid: vectors.keys[entry.signed_by].key_id, signer: entry.signed_by }]);
-      report.check("statements", name, "signature", entry.signature_base64, made.sig);
-      report.check("statements", name, "signature hex", entry.signature, Buffer.from(made.sig, "base64").toString("hex"));
-      const statement = readStatement(entry.envelope, [entry.kind]);
+      report.check(section, name, "signature", entry.signature_base64, made.sig);
+      report.check(section, name, "signature hex", entry.signature, Buffer.from(made.sig, "base64").toString("hex"));
+      const statement = readStatement(entry.envelope, [entry.kind], entry.kind === "bundle" ? MAX_BUNDLE_BYTES : undefined);
       verifyStatement(statement, Buffer.from(vectors.keys[entry.signed_by].public_key, "hex"));
-      report.check("statements", name, "read hash", entry.hash, statement.hash);
+      report.check(section, name, "read hash", entry.hash, statement.hash);
       report.intermediates_checked += 5;
     });
   }
@@ -113,6 +114,7 @@ function checkTrustRoots(vectors, report) {
 }
 
 const rootNamed = (vectors, name) => loadTrustRoot(Buffer.from(vectors.trust_roots[name].envelope, "utf8"));
+const chainOf = (vectors, c) => buildChain(rootNamed(vectors, c.trust_root), c.statements.map((name) => vectors.statements[name].envelope));
 
 const CHECKS = {
   trust_root: (vectors, c) => {
@@ -122,6 +124,10 @@ const CHECKS = {
   trust_root_update: (vectors, c) => ({
     version: updateTrustRoot(rootNamed(vectors, c.held), loadTrustRoot(Buffer.from(c.document, "utf8"))).version,
   }),
+  trust_root_install: (vectors, c) => {
+    const held = c.held === null ? null : installTrustRoot(null, rootNamed(vectors, c.held), c.now);
+    return { version: installTrustRoot(held, loadTrustRoot(Buffer.from(c.document, "utf8")), c.now).version };
+  },
   enrolment: (vectors, c) => {
     const { keyId: id, hash } = readEnrolment(c.document);
     return { key_id: id, hash };
@@ -142,8 +148,26 @@ const CHECKS = {
     const admitted = c.endorsements.map((name) => admitEndorsement(root, vectors.statements[name].envelope));
     return checkRevocation(root, c.document, admitted);
   },
+  recall_admission: (vectors, c) => {
+    const chain = chainOf(vectors, c);
+    const recordKey = chain.kept.flatMap((item) => item.endorsement.keys).find((k) => k.keyId === c.record_key_id);
+    const statement = readStatement(c.document, ["recall"]);
+    const { batchDigest, mandatory } = admitRecall(chain.root, statement, recordKey);
+    return { batch_digest: batchDigest, mandatory, hash: statement.hash };
+  },
+  bundle: (vectors, c) => {
+    const document = Object.hasOwn(c, "document") ? c.document : vectors.bundles[c.bundle].envelope;
+    const { bundle, stale } = openBundle(Buffer.from(document, "utf8"), rootNamed(vectors, c.pinned), c.now, c.last_seen);
+    return {
+      hub: bundle.hub, version: bundle.version, as_of: bundle.as_of, expires: bundle.expires, province: bundle.province,
+      trust_root_version: bundle.root.version, stale, endorsements: bundle.chain.kept.map((item) => item.hash),
+      revoked_keys: [...bundle.chain.revokedKeys].sort(), revoked_endorsements: [...bundle.chain.revokedEndorsements].sort(),
+      batch_records: [...bundle.records.values()].sort((a, b) => (a.digest < b.digest ? -1 : 1))
+        .map(({ digest, recall }) => ({ digest, recall })),
+    };
+  },
   chain: (vectors, c) => {
-    const chain = buildChain(rootNamed(vectors, c.trust_root), c.statements.map((name) => vectors.statements[name].envelope));
+    const chain = chainOf(vectors, c);
     const found = standing(chain, c.key_id, c.day);
     if (found.standing !== "endorsed") return { standing: found.standing, producer: null, attestation: null };
     return { standing: "endorsed", producer: producerMatches(found.current, c.record) ? "ok" : "producer_mismatch",
@@ -186,6 +210,7 @@ function main() {
   const report = new Report(vectorsPath);
   checkKeys(vectors, report);
   checkStatements(vectors, report);
+  checkStatements(vectors, report, "bundles");
   checkTrustRoots(vectors, report);
   checkCases(vectors, report);
   process.stdout.write(JSON.stringify(report, null, 2) + "\n");

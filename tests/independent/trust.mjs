@@ -4,7 +4,7 @@
 
 import crypto from "node:crypto";
 
-import { canonicalJson, readCanonicalRecord } from "./verify.mjs";
+import { RECORD_TAG, canonicalJson, readCanonicalRecord } from "./verify.mjs";
 
 /** A rule broken; `code` is the document's name for it. */
 export class TrustError extends Error {
@@ -51,11 +51,13 @@ export function ed25519Verify(raw, message, signature) {
 // §2 The envelope, §3 payload types
 
 export const MAX_STATEMENT_BYTES = 65536;
+export const MAX_BUNDLE_BYTES = 536870912; // §13.1
 export const PAYLOAD_TYPES = {
   enrolment: "application/vnd.ocop.enrolment.v1+json",
   endorsement: "application/vnd.ocop.endorsement.v1+json",
   revocation: "application/vnd.ocop.revocation.v1+json",
   recall: "application/vnd.ocop.recall.v1+json",
+  bundle: "application/vnd.ocop.bundle.v1+json",
 };
 export const TUF_PAYLOAD_TYPE = "application/vnd.tuf+json";
 const KIND_OF_TYPE = new Map(Object.entries(PAYLOAD_TYPES).map(([kind, type]) => [type, kind]));
@@ -139,9 +141,9 @@ function canonicalObject(payload) {
   return value;
 }
 
-/** §2.5 steps 1–6: a statement of one of `kinds`, its signature not yet checked. */
-export function readStatement(document, kinds) {
-  const envelope = readEnvelope(parseJson(document, MAX_STATEMENT_BYTES));
+/** §2.5 steps 1–6: a statement of one of `kinds`, its signature not yet checked (a bundle: `limit` of §13.1). */
+export function readStatement(document, kinds, limit = MAX_STATEMENT_BYTES) {
+  const envelope = readEnvelope(parseJson(document, limit));
   const kind = KIND_OF_TYPE.get(envelope.payloadType);
   if (kind === undefined || !kinds.includes(kind)) throw new TrustError("wrong_kind");
   if (envelope.signatures.length !== 1 || envelope.signatures[0].sig.length !== 64) throw malformed("one signature of 64 bytes");
@@ -322,7 +324,20 @@ export function recallBody(body) {
   if (typeof body.mandatory !== "boolean") throw malformed("mandatory");
   date(body.recalled_on);
   time(body.issued_at);
-  return { batchDigest: body.batch_digest, mandatory: body.mandatory };
+  return { batchDigest: body.batch_digest, mandatory: body.mandatory, reason: body.reason, recalledOn: body.recalled_on };
+}
+
+/** §7.4 "admitting a recall": `recordKey` is the kept endorsement's entry of the record's key (or undefined). */
+export function admitRecall(root, statement, recordKey) {
+  const recall = recallBody(statement.body);
+  if (root.officeOfKey(statement.keyid) !== undefined) {
+    verifyStatement(statement, root.keys.get(statement.keyid));
+    return recall;
+  }
+  if (recordKey === undefined || statement.keyid !== recordKey.keyId) throw new TrustError("wrong_signer");
+  verifyStatement(statement, recordKey.raw);
+  if (recall.mandatory) throw new TrustError("out_of_scope");
+  return recall;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -426,6 +441,12 @@ export function loadTrustRoot(document) {
     officeOfKey: (keyid) => offices.find((item) => item.keyids.includes(keyid)) };
 }
 
+/** §8.3 "Expiry": an instance installs `newer` at `now` (a time of §6) only when it has not expired, then as an update. */
+export function installTrustRoot(held, newer, now) {
+  if (now >= newer.expires) throw new TrustError("expired");
+  return held === null ? newer : updateTrustRoot(held, newer);
+}
+
 /** §8.3: the root held after `held` is given `newer`. */
 export function updateTrustRoot(held, newer) {
   if (newer.version < held.version) throw new TrustError("rollback");
@@ -467,6 +488,13 @@ export function checkRevocation(root, document, admitted) {
   const signer = root.officeOfKey(statement.keyid);
   if (signer === undefined) throw new TrustError("unknown_office");
   verifyStatement(statement, root.keys.get(statement.keyid));
+  if (signer.scope !== "central") {
+    const own = admitted.filter((item) => item.office.id === signer.id);
+    const endorsedIt = revocation.target === "endorsement"
+      ? own.some((item) => item.hash === revocation.subject)
+      : own.some((item) => item.endorsement.keys.some((k) => k.keyId === revocation.subject));
+    if (!endorsedIt) throw new TrustError("out_of_scope");
+  }
   return revocation;
 }
 
@@ -508,6 +536,7 @@ export function buildChain(root, documents) {
 /** §9.3: {standing, current}. */
 export function standing(chain, keyid, day) {
   if (chain.revokedKeys.has(keyid)) return { standing: "key_revoked", current: [] };
+  if (chain.root.expires.slice(0, 10) < day) return { standing: "trust_root_expired", current: [] };
   const listing = chain.kept.filter((item) => item.endorsement.keys.some((k) => k.keyId === keyid));
   if (listing.length === 0) return { standing: "key_not_endorsed", current: [] };
   const live = listing.filter((item) => !chain.revokedEndorsements.has(item.hash));
@@ -531,11 +560,97 @@ export function producerMatches(current, record) {
 export function attestation(current, record, day) {
   const product = isObject(record?.product) ? record.product : {};
   if (!Object.hasOwn(product, "ocop_certificate_no")) return null;
-  for (const item of current) {
+  const listing = current.flatMap((item) => {
     const endorsed = item.endorsement.products.find((p) => p.certificate_no === product.ocop_certificate_no && p.name === product.name);
-    if (endorsed === undefined) continue;
-    const valid = endorsed.decision_date <= day && day <= endorsed.valid_until;
-    return { result: valid ? "attested" : "ocop_endorsement_expired", office: item.office.id, product: endorsed };
+    return endorsed === undefined ? [] : [{ office: item.office.id, product: endorsed }];
+  });
+  const valid = listing.find((entry) => entry.product.decision_date <= day && day <= entry.product.valid_until);
+  if (valid !== undefined) return { result: "attested", ...valid };
+  return listing.length ? { result: "ocop_endorsement_expired", ...listing[0] } : { result: "ocop_not_endorsed" };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// §13 The inspector's bundle
+
+const BUNDLE_MEMBERS = ["hub", "version", "as_of", "expires", "trust_root", "statements", "batch_records"];
+const BUNDLE_ITEM_KINDS = ["endorsement", "revocation", "recall"];
+
+/** §13.3 step 2: the bundle's own members. */
+function bundleHeader(body) {
+  exact(body, Object.hasOwn(body, "province") ? [...BUNDLE_MEMBERS, "province"] : BUNDLE_MEMBERS);
+  integer(body.version, 0, Number.MAX_SAFE_INTEGER);
+  time(body.as_of);
+  time(body.expires);
+  if (Object.hasOwn(body, "province")) text(body.province, 100);
+  return { hub: body.hub, version: body.version, as_of: body.as_of, expires: body.expires, province: body.province ?? null };
+}
+
+/** §13.3 step 8: one exported batch record, {digest (hex), value (the record object)}. */
+function bundleRecord(item) {
+  if (!isObject(item) || item.format !== "ocop-signed-batch/1" || typeof item.record !== "string") throw malformed("batch record");
+  let value;
+  try {
+    value = readCanonicalRecord(item.record);
+  } catch {
+    throw malformed("batch record not canonical JSON");
   }
-  return { result: "ocop_not_endorsed" };
+  if (!isObject(value)) throw malformed("batch record not an object");
+  if (typeof item.signature !== "string" || !/^(?:[0-9a-fA-F]{2})*$/.test(item.signature)) throw malformed("record signature");
+  const digest = sha256(RECORD_TAG, Buffer.from(item.record, "utf8")).toString("hex");
+  if (item.digest !== digest) throw malformed("record digest");
+  return { digest, value, recall: null };
+}
+
+/** §13.3 step 9: mark the batches their recalls admit. */
+function applyRecalls(records, recalls, root, chain) {
+  for (const statement of recalls) {
+    try {
+      const { batchDigest } = recallBody(statement.body);
+      const entry = records.get(batchDigest.slice(0, 20));
+      if (entry === undefined || entry.digest !== batchDigest) continue;
+      const recordKey = chain.kept.flatMap((item) => item.endorsement.keys).find((k) => k.keyId === entry.value.key_id);
+      const recall = admitRecall(root, statement, recordKey);
+      if (entry.recall === null || (recall.mandatory && entry.recall.kind === "voluntary")) {
+        entry.recall = { kind: recall.mandatory ? "mandatory" : "voluntary", reason: recall.reason, recalled_on: recall.recalledOn };
+      }
+    } catch (error) {
+      if (!(error instanceof TrustError)) throw error;
+    }
+  }
+}
+
+/** §13.3: a bundle read against the pinned root. */
+export function readBundle(document, pinned) {
+  const statement = readStatement(document, ["bundle"], MAX_BUNDLE_BYTES);
+  const { body } = statement;
+  const header = bundleHeader(body);
+  const root = updateTrustRoot(pinned, loadTrustRoot(canonicalJson(body.trust_root)));
+  const hub = root.hubs.find((item) => item.keyids.includes(statement.keyid));
+  if (hub === undefined) throw new TrustError("unknown_hub");
+  verifyStatement(statement, root.keys.get(statement.keyid));
+  if (header.hub !== hub.id) throw new TrustError("wrong_signer");
+  if (!Array.isArray(body.statements)) throw malformed("statements");
+  const items = body.statements.map((item) => {
+    if (!isObject(item)) throw malformed("statement not an object");
+    return readStatement(item, BUNDLE_ITEM_KINDS);
+  });
+  const chainItems = body.statements.filter((item, index) => items[index].kind !== "recall");
+  const chain = buildChain(root, chainItems);
+  if (!Array.isArray(body.batch_records)) throw malformed("batch_records");
+  const records = new Map();
+  for (const item of body.batch_records) {
+    const record = bundleRecord(item);
+    records.set(record.digest.slice(0, 20), record);
+  }
+  applyRecalls(records, items.filter((item) => item.kind === "recall"), root, chain);
+  return { ...header, root, chain, records };
+}
+
+/** §13.4 steps 2–5: `lastSeen` is null or {hub, version, as_of}; `now` a time of §6. */
+export function openBundle(document, pinned, now, lastSeen) {
+  const bundle = readBundle(document, pinned);
+  if (lastSeen !== null && lastSeen.hub === bundle.hub && (bundle.version < lastSeen.version || bundle.as_of < lastSeen.as_of)) {
+    throw new TrustError("rollback");
+  }
+  return { bundle, stale: now > bundle.expires };
 }
