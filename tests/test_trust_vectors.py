@@ -13,6 +13,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any, Callable
@@ -239,3 +240,12 @@ def test_every_rejection_code_has_a_case() -> None:
     assert {"bad_signature", "wrong_kind", "malformed", "too_large", "wrong_signer", "unknown_office", "unknown_key", "out_of_scope",
             "rollback", "expired", "unknown_hub", "key_revoked", "trust_root_expired", "key_not_endorsed", "endorsement_revoked",
             "endorsement_expired", "producer_mismatch", "ocop_not_endorsed", "ocop_endorsement_expired", "attested", "endorsed"} <= codes
+
+
+def test_the_documents_rejection_table_is_the_hubs() -> None:
+    """docs/trust-format.md §12 lists every code the hub answers, with its status and message, and no other."""
+    from stamps.trust.publication import REJECTIONS
+    text = (Path(__file__).resolve().parents[1] / "docs" / "trust-format.md").read_text(encoding="utf-8")
+    section = text.split("## 12. Rejection codes", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `([a-z_]+)` \| (\d{3}) \| (.+) \|$", section, flags=re.M)
+    assert rows == [(code, str(rejection.status), rejection.message) for code, rejection in REJECTIONS.items()]

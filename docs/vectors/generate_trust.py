@@ -493,8 +493,9 @@ def recall_cases(genuine: dict[str, tuple[Statement, str]]) -> list[dict[str, An
         case("recall-admitted-mandatory-by-any-office", "The Lào Cai office's mandatory recall of a Điện Biên producer's batch: "
              "any office of the trust root may recall.", "recall_admission", admitted("recall-mandatory-by-another-province"),
              document=doc("recall-mandatory-by-another-province"), **setting),
-        case("recall-mandatory-by-the-batch-key", "The producer's own recall marked mandatory.", "recall_admission",
-             refused("out_of_scope"), document=doc("recall-mandatory-by-the-key"), **setting),
+        case("recall-mandatory-by-the-batch-key", "The producer's own recall marked mandatory (it carries out an "
+             "authority's order): admitted.", "recall_admission", admitted("recall-mandatory-by-the-key"),
+             document=doc("recall-mandatory-by-the-key"), **setting),
         case("recall-by-a-stranger", "A recall of the producer's batch signed by another key (neither the batch's nor an "
              "office's).", "recall_admission", refused("wrong_signer"), document=doc("recall-by-a-stranger"), **setting),
         case("recall-by-a-hub", "A recall signed by a hub's key: a hub signs bundles, not recalls.", "recall_admission",
@@ -525,8 +526,7 @@ def bundles(genuine: dict[str, tuple[Statement, str]], roots: dict[str, tuple[Tr
     """The genuine bundles, each with the name of its signing key."""
     body = lambda *names, **change: bundle_body(genuine, roots, list(names), **change)  # noqa: E731
     main = ("endorsement", "endorsement-central", "revocation-by-a-stranger", "recall-mandatory", "recall")
-    left_out = ("endorsement", "recall-mandatory-by-the-key", "recall-by-a-stranger", "recall-by-a-hub", "recall-malformed",
-                "recall-of-another-batch")
+    left_out = ("endorsement", "recall-by-a-stranger", "recall-by-a-hub", "recall-malformed", "recall-of-another-batch")
     return {
         "bundle": (sign("bundle", body(*main), KEYS["hub-dien-bien"]), "hub-dien-bien"),
         "bundle-recalls-left-out": (sign("bundle", body(*left_out), KEYS["hub-dien-bien"]), "hub-dien-bien"),
@@ -572,8 +572,7 @@ def bundle_cases(genuine: dict[str, tuple[Statement, str]], roots: dict[str, tup
         case("bundle-genuine", "The Điện Biên hub's bundle: the endorsements, a stranger's revocation (left out), the office's "
              "mandatory recall and then the producer's voluntary one (the mandatory one stays), the batch record.", "bundle",
              genuine_summary, bundle="bundle", **at),
-        case("bundle-recalls-left-out", "Recalls of the batch that do not count: the producer's own marked mandatory, a "
-             "stranger's, a hub's, one whose body is malformed, and the producer's recall of another batch whose digest shares "
+        case("bundle-recalls-left-out", "Recalls of the batch that do not count: a stranger's, a hub's, one whose body is malformed, and the producer's recall of another batch whose digest shares "
              "the first 10 bytes of this one's.",
              "bundle", bundle_summary(genuine, ["endorsement"], None), document=doc("bundle-recalls-left-out"), **at),
         case("bundle-mandatory-replaces-voluntary", "The producer's voluntary recall, then the office's mandatory one: the "

@@ -62,6 +62,8 @@ REJECTIONS: dict[str, Rejection] = {
     "key_revoked": Rejection(403, "The signing key was revoked."),
     "endorsement_revoked": Rejection(403, "The OCOP office withdrew its endorsement of the signing key."),
     "endorsement_expired": Rejection(403, "The signing key's endorsement is not valid today (on the hub's clock)."),
+    "trust_root_expired": Rejection(403, "The hub's trust root has expired: it takes nothing a producer signed until it "
+                                         "holds a current one."),
     "producer_mismatch": Rejection(422, "The batch record names another producer than the one endorsed for its key."),
     "unknown_batch": Rejection(422, "The recall names a batch the hub does not hold; publish the batch record first."),
     "replayed": Rejection(409, "The hub holds another statement of this subject with the same or a newer version."),

@@ -336,7 +336,6 @@ export function admitRecall(root, statement, recordKey) {
   }
   if (recordKey === undefined || statement.keyid !== recordKey.keyId) throw new TrustError("wrong_signer");
   verifyStatement(statement, recordKey.raw);
-  if (recall.mandatory) throw new TrustError("out_of_scope");
   return recall;
 }
 
