@@ -46,7 +46,6 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware  # noqa: E402
 
 from keys.keyfile import generate_private_key, key_id, public_key_bytes  # noqa: E402
 from stamps.batch_record import SignedBatchRecord, build_record  # noqa: E402
-from stamps.demo import run_demo  # noqa: E402
 from stamps.instance import DB_NAME, Instance  # noqa: E402
 from stamps.records import Batch, FarmArea, Producer, Product  # noqa: E402
 from stamps.roles.acceptance import Acceptance, hold_trust_root  # noqa: E402
