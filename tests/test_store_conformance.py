@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import itertools
 import socket
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -1023,3 +1024,25 @@ def test_the_newest_bundle_of_a_scope_is_served_and_older_ones_dropped(store: St
     store.add_bundle("", "2026-12-02T08:00:00Z", "second")
     assert (store.bundle(""), store.bundle("Điện Biên"), store.bundle("Quảng Ninh")) == ("second", "province", None)
     assert store.table_count("bundles") == 2
+
+
+def test_statements_are_added_by_one_transaction_at_a_time(store: Store, store_location: Location) -> None:
+    """A transaction that serialised statements keeps another connection's add_statements waiting until it ends."""
+    done = threading.Event()
+
+    def add_from_another_connection() -> None:
+        other = open_store(store_location)
+        try:
+            other.add_statements([statement("5" * 64, "recall")])
+        finally:
+            other.close()
+        done.set()
+
+    writer = threading.Thread(target=add_from_another_connection)
+    with store.transaction():
+        store.serialize_statements()
+        writer.start()
+        assert not done.wait(0.5)  # waiting for this transaction
+        store.add_statements([statement("4" * 64, "recall")])
+    writer.join(30)
+    assert done.is_set() and [item.hash[0] for item in store.statements()] == ["4", "5"]

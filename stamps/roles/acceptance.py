@@ -75,6 +75,7 @@ class Acceptance:
         """Check and keep one publish request (all of it, or nothing: Rejected names the item refused)."""
         items = read_request(body)
         with store.transaction():
+            store.serialize_statements()  # two hub processes check and keep one publication after the other
             generation, chain = self._current_chain(store)
             intake = Intake(store, chain, now.astimezone(VIETNAM_TIME).date(), self._records, items)
             for index, item in enumerate(items):

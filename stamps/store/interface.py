@@ -156,6 +156,12 @@ class Store(Protocol):
     def set_key_status(self, key_id: str, status: str, reason: str | None) -> None: ...
 
     # signed statements (the trust chain) ------------------------------------------------------------------------
+    def serialize_statements(self) -> None:
+        """Inside a transaction: wait until no other transaction adds statements, and keep them waiting until this one
+        ends (a hub's checks of a publication, then its writes, as one step). SQLite's write transactions are
+        serialised already; PostgreSQL takes the lock add_statements takes."""
+        ...
+
     def add_statements(self, statements: Sequence[StoredStatement]) -> int:
         """Keep each statement not already kept (by hash), in the given order, stamped with the time now; returns how
         many were new. Their ``seq`` numbers follow the order they were committed in, on every engine."""

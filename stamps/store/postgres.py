@@ -808,6 +808,11 @@ class PostgresStore:
 
     # signed statements ----------------------------------------------------------------------------------------------
     @_driver_errors
+    def serialize_statements(self) -> None:
+        assert self._pinned is not None, "serialize_statements() is for inside a transaction"
+        _advisory_lock(self._pinned, "statements")
+
+    @_driver_errors
     def add_statements(self, statements: Sequence[StoredStatement]) -> int:
         now = utc_now()
         with self._transaction() as connection:

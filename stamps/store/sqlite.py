@@ -449,6 +449,9 @@ class SQLiteStore:
 
     # the scan log --------------------------------------------------------------
     # signed statements ----------------------------------------------------------------------------------------------
+    def serialize_statements(self) -> None:
+        assert self._depth, "serialize_statements() is for inside a transaction"  # BEGIN IMMEDIATE holds the write lock
+
     @_driver_errors
     def add_statements(self, statements: Sequence[StoredStatement]) -> int:
         now = utc_now()
