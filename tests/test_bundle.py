@@ -290,3 +290,16 @@ def test_a_batch_record_that_is_not_an_object_is_malformed_not_a_crash() -> None
     with pytest.raises(TrustError) as refused:
         read_bundle(make_bundle(chain.root(), chain.hub, stored, [record], now=NOW).canonical, chain.root())
     assert refused.value.code == "malformed"
+
+
+def test_a_provinces_bundles_and_the_every_province_bundles_are_separate_sequences(hub: Hub, state: Path) -> None:
+    """A hub signs each scope at its own times: a newer province bundle does not make the every-province one 'older'."""
+    from stamps.roles.inspector import open_bundle
+    root = hub.chain.root().canonical
+    everything = signed_bundle(hub, now=NOW - dt.timedelta(hours=2))
+    province = signed_bundle(hub, now=NOW, province="Điện Biên")
+    open_bundle(province, trust_root=root, now=NOW)
+    assert open_bundle(everything, trust_root=None, now=NOW).bundle.province is None
+    with pytest.raises(TrustError) as refused:
+        open_bundle(signed_bundle(hub, now=NOW - dt.timedelta(hours=3), province="Điện Biên"), trust_root=None, now=NOW)
+    assert refused.value.code == "rollback"

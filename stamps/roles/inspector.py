@@ -48,15 +48,22 @@ def open_bundle(data: bytes, *, trust_root: bytes | None, now: dt.datetime) -> O
     state = _load_state()
     pinned = _pinned_root(state, trust_root)
     bundle, root = read_bundle(data, pinned)
-    seen = state.get("bundles", {}).get(bundle.hub)
+    scope = sequence_of(bundle)
+    seen = state.get("bundles", {}).get(scope)
     if seen and (bundle.version < seen["version"] or bundle.as_of < seen["as_of"]):
         raise TrustError(f"This bundle from {bundle.hub} (version {bundle.version}, as of {bundle.as_of}) is older than one "
                          f"already seen (version {seen['version']}, as of {seen['as_of']}).", code="rollback",
-                         hint="Fetch a fresh bundle with 'ocop-stamps bundle fetch'.")
+                         hint="Someone may be replaying an old bundle: fetch from the hub's own address, or ask its operator.")
     state["trust_root"] = root.canonical.decode("utf-8")
-    state.setdefault("bundles", {})[bundle.hub] = {"version": bundle.version, "as_of": bundle.as_of}
+    state.setdefault("bundles", {})[scope] = {"version": bundle.version, "as_of": bundle.as_of}
     _save_state(state)
     return OpenedBundle(bundle, bundle.is_stale(now))
+
+
+def sequence_of(bundle: Bundle) -> str:
+    """The sequence a bundle belongs to: a hub's every-province bundles (its id), or one province's ("id/province"). A
+    hub signs each scope at its own times, so each is compared only with bundles of the same scope."""
+    return bundle.hub if bundle.province is None else f"{bundle.hub}/{bundle.province}"
 
 
 def _pinned_root(state: dict[str, Any], given: bytes | None) -> TrustRoot:
