@@ -1239,6 +1239,8 @@ def publish(ctx: click.Context, hub_url: str | None, files: tuple[Path, ...]) ->
     for note in report.held_back:
         click.echo(f"Warning: {note}", err=True)
     click.echo(report.summary())
+    if report.held_back and not (report.accepted or report.held):
+        ctx.exit(1)  # nothing could be published: the user has something to fix first
 
 
 @cli.command()

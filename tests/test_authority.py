@@ -220,6 +220,9 @@ REFUSALS = {
     "a tampered request": ("office", lambda desks, _: tampered_request(desks), product_options(), "signature does not match"),
     "a product option missing": ("office", as_it_is, [*product_options(), "--product", "Trà"], "--certificate-no: given 1 times for 2"),
     "a product already expired": ("office", as_it_is, product_options(valid_until=TODAY - dt.timedelta(days=1)), "already past"),
+    "a decision dated after today": ("office", as_it_is, ["--product", PRODUCT, "--certificate-no", CERTIFICATE, "--stars", 4,
+                                                          "--decision-no", "QĐ 9/QĐ-UBND", "--decision-date", TODAY + dt.timedelta(days=30)],
+                                     "is after today"),
 }
 
 

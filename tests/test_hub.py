@@ -494,3 +494,12 @@ def test_a_request_under_the_limit_but_over_the_apps_page_size_is_read(apps: Cal
     answer = apps().test_client().post("/api/v1/publish", data=body, content_type="application/json")
     assert answer.status_code == 404 and answer.get_json()["error"] == "not_a_hub"
 
+
+
+@pytest.mark.parametrize("address, says", [("{url}/api/v1/publish", "without a path"),
+                                           ("{https}", "does not answer in HTTPS")])
+def test_a_wrong_hub_address_is_named_as_such_not_as_being_offline(hub: Hub, demo: DemoRun, address: str, says: str) -> None:
+    keep_endorsement(demo.instance_root, demo_endorsement(demo))
+    given = address.format(url=hub.url, https=hub.url.replace("http://", "https://"))
+    result = run_cli("publish", "--hub", given, instance=demo.instance_root)
+    assert says in one_line_error(result) and "outbox" not in result.output

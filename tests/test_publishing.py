@@ -13,7 +13,7 @@ from stamps import registry
 from stamps.demo import DEMO_PASSPHRASE, DemoRun
 from stamps.instance import Instance
 from stamps.roles.publishing import outbox
-from stamps.trust.envelope import read
+from stamps.trust.envelope import StoredStatement, read
 from stamps.trust.statements import Recall, Revocation
 from store_engines import signed_batch
 
@@ -109,7 +109,31 @@ def test_records_no_endorsement_names_are_held_back_with_the_reason(demo: DemoRu
         instance.close()
     assert items == [] and len(notes) == 1 and "no endorsement here names the key" in notes[0]
     result = run(demo, "publish", "--hub", "https://hub.example.vn")
-    assert result.exit_code == 0 and "Nothing new to publish" in result.stdout and "endorsement import" in result.stderr
+    assert result.exit_code == 1 and "endorsement import" in result.stderr
+    assert "Nothing sent to https://hub.example.vn: the batch records above cannot be published yet." in result.stdout
+
+
+def test_a_record_of_an_edited_producer_is_held_back_and_issue_says_why_not_publish(demo: DemoRun) -> None:
+    """The producer record was changed after the office endorsed it: publishing cannot help, and neither says it would."""
+    from stamps.roles.publishing import unpublished_warning
+    from test_verify_chain import TODAY
+    from trust_fixtures import Chain
+    instance = Instance.open(demo.instance_root)
+    try:
+        chain = Chain(producer=instance.signing_key(DEMO_PASSPHRASE))
+        product = demo.batch.record["product"]
+        endorsement = chain.endorsement(producer={**demo.batch.record["producer"], "address": "Địa chỉ cũ"},
+                                        product=(product["name"], product["ocop_certificate_no"]),
+                                        key_from=TODAY, key_until=TODAY + dt.timedelta(days=30))
+        instance.store.add_statements([StoredStatement(endorsement.hash, "endorsement", endorsement.signer, "x", 1,
+                                                       endorsement.canonical.decode())])
+        instance.store.set_setting("hub_url", "https://hub.example.vn")
+        warning = unpublished_warning(instance.store, demo.batch)
+        _, notes = outbox(instance.store, "https://hub.example.vn")
+    finally:
+        instance.close()
+    assert warning is not None and "cannot reach the hub" in warning and "run 'ocop-stamps publish'" not in warning
+    assert len(notes) == 1 and "differs from what your OCOP office endorsed" in notes[0]
 
 
 def test_a_hub_address_must_be_http(demo: DemoRun) -> None:

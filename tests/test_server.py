@@ -478,7 +478,8 @@ def test_api_errors_are_json(site: Site) -> None:
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     wrong_method = site.client.delete("/api/v1/verify")
     assert wrong_method.status_code == 405 and set(wrong_method.headers["Allow"].split(", ")) >= {"GET", "POST"}
-    assert wrong_method.get_json()["error"] == "bad_request"
+    assert wrong_method.get_json()["error"] == "bad_request" and "HTTP method" in wrong_method.get_json()["message"]
+    assert "Scan the QR code" not in response.get_json()["message"]  # a program reads it, not a shopper
 
 
 def test_api_post_without_a_code_in_its_body_reads_the_query(site: Site) -> None:

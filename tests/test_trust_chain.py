@@ -149,3 +149,10 @@ def test_a_recall_is_the_batch_keys_or_an_offices(signer: str, mandatory: bool, 
     else:
         with pytest.raises(TrustError):
             admit_recall(chain.root(), statement, record_key)
+
+
+def test_a_file_of_another_kind_is_named_as_such() -> None:
+    statement = sign("recall", {"batch_digest": "0" * 64}, seed_key(4))
+    with pytest.raises(TrustError) as refused:
+        read(statement.canonical, "endorsement")
+    assert refused.value.message == "This is a recall, where an endorsement is expected."

@@ -54,6 +54,9 @@ TEMPLATES = _templates_folder()
 MAX_REQUEST_BYTES = 16 * 1024
 # The words of each error page, by status; any other 4xx says "bad request".
 ERROR_TEXTS: dict[int, tuple[str, str]] = {404: ("not_found", "not_found_text"), 429: ("too_many", "too_many_text")}
+# Under /api/ a program reads the answer, not a shopper: no "scan the QR code again".
+API_ERROR_TEXTS: dict[int, tuple[str, str]] = {404: ("not_found", "api_not_found_text"),
+                                               405: ("bad_request", "api_method_text")}
 CACHED_ERRORS = (400, 404)  # the same answer for anyone, whenever asked
 COUNT_SETTINGS = {"COPY_THRESHOLD": 0, "RATE_LIMIT_PER_MINUTE": 0, "TRUSTED_PROXIES": 0, "KEEP_SCAN_DAYS": 1}  # least value
 OPTIONAL_SETTINGS = frozenset({"KEEP_SCAN_DAYS"})
@@ -130,6 +133,7 @@ def _error_page(status: int, title_key: str, text_key: str) -> Any:
     """The same message as a page, or as JSON under /api/; client errors may be cached, server errors not."""
     lang = choose_language(request)
     if request.path.startswith("/api/"):
+        title_key, text_key = API_ERROR_TEXTS.get(status, (title_key, text_key))
         response: Response = jsonify({"error": title_key, "message": text(text_key, "en"), "message_vi": text(text_key, "vi")})
     else:
         response = current_app.make_response(render_template("error.html", lang=lang, title_key=title_key, text_key=text_key))

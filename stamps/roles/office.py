@@ -200,6 +200,9 @@ def read_enrolment(document: Any) -> Enrolment:
     try:
         return Enrolment.read(read(document, "enrolment"))
     except TrustError as error:
+        if error.code == "wrong_kind":  # the request may be fine: this is another file
+            raise TrustError(f"{error.message} Give the producer's request file (from 'ocop-stamps enrol').",
+                             code=error.code) from None
         raise TrustError(f"The enrolment request does not hold: {error.message}", code=error.code, hint=NEW_REQUEST) from None
 
 
@@ -234,6 +237,9 @@ def endorsed_products(items: Sequence[Mapping[str, Any]], today: dt.date) -> lis
             raise ValidationError(where + error.field, error.rule, hint=error.hint) from None
         if product.valid_until < today:
             raise ValidationError(where + "valid_until", f"{product.valid_until.isoformat()} is already past")
+        if product.decision_date > today:
+            raise ValidationError(where + "decision_date", f"{product.decision_date.isoformat()} is after today: an office "
+                                  "endorses a rating it has already decided")
         products.append(product)
     if len({product.certificate_no for product in products}) != len(products):
         raise ValidationError("certificate_no", "each product's certificate number may be given once")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import http.client
+import ssl
 import json
 import urllib.error
 import urllib.parse
@@ -62,6 +63,8 @@ class Published:
 
     def summary(self) -> str:
         if not self.accepted and not self.held:
+            if self.held_back:
+                return f"Nothing sent to {self.hub}: the batch records above cannot be published yet."
             return f"Nothing new to publish: the hub {self.hub} holds everything of this instance."
         taken = ", ".join(f"{count} {kind.replace('-', ' ')}{'s' if count != 1 else ''}" for kind, count in self.accepted.items())
         already = f" ({self.held} it already held)" if self.held else ""
@@ -174,23 +177,38 @@ def _endorsed_producers(statements: Iterable[StoredStatement]) -> dict[str, list
 
 
 def _records(store: Store, sent: set[str], endorsed: dict[str, list[Endorsement]]) -> tuple[list[Outgoing], list[str]]:
-    records, unendorsed, others = [], [], []
+    records: list[Outgoing] = []
+    held_back: dict[str, list[StoredBatch]] = {}
     for batch in registry.list_batches(store):
         if batch.origin != "local" or batch.digest in sent:
             continue
-        naming = endorsed.get(batch.record["key_id"], [])
-        if not naming:
-            unendorsed.append(batch)
-        elif not any(item.producer.matches(batch.record["producer"]) for item in naming):
-            others.append(batch)
+        reason = _held_back(batch, endorsed)
+        if reason:
+            held_back.setdefault(reason, []).append(batch)
         else:
-            document = batch.signed.export()
-            records.append(Outgoing(BATCH_RECORD, batch.digest, document, len(batch.signed.canonical) + 300))
-    notes = [f"{len(unendorsed)} batch record(s) not sent ({_lots(unendorsed)}): no endorsement here names the key that "
-             "signed them; import your OCOP office's endorsement ('ocop-stamps endorsement import FILE')."] if unendorsed else []
-    notes += [f"{len(others)} batch record(s) not sent ({_lots(others)}): their producer record differs from the one your "
-              "OCOP office endorsed; sign new batches after correcting it ('ocop-stamps producer edit')."] if others else []
+            records.append(Outgoing(BATCH_RECORD, batch.digest, batch.signed.export(), len(batch.signed.canonical) + 300))
+    notes = [f"{len(batches)} batch record(s) not sent ({_lots(batches)}): {HELD_BACK[reason]}" for reason, batches in held_back.items()]
     return records, notes
+
+
+# Why a batch record stays out of the outbox (the hub would refuse it), and what fixes it.
+HELD_BACK = {
+    "not_endorsed": "no endorsement here names the key that signed them; import your OCOP office's endorsement "
+                    "('ocop-stamps endorsement import FILE').",
+    "producer_mismatch": "their producer (name, kind, tax code, province, commune or address) differs from what your OCOP "
+                         "office endorsed: change the producer record back ('ocop-stamps producer edit') and create the "
+                         "batch again, or send the office a new request ('ocop-stamps enrol') and import its new endorsement.",
+}
+
+
+def _held_back(batch: StoredBatch, endorsed: dict[str, list[Endorsement]]) -> str | None:
+    """Why the hub would refuse *batch*'s record (a key of HELD_BACK), or None."""
+    naming = endorsed.get(batch.record["key_id"], [])
+    if not naming:
+        return "not_endorsed"
+    if not any(item.producer.matches(batch.record["producer"]) for item in naming):
+        return "producer_mismatch"
+    return None
 
 
 def _lots(batches: Sequence[StoredBatch]) -> str:
@@ -272,7 +290,11 @@ def post_request(url: str, body: bytes) -> dict[str, Any]:
         raise _refusal(error) from None
     except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
         reason = getattr(error, "reason", None) or error
-        raise HubUnreachable(f"Could not reach the hub at {url.rsplit('/api/', 1)[0]} ({reason})") from None
+        hub = url.rsplit('/api/', 1)[0]
+        if isinstance(reason, ssl.SSLError):  # it answered, but not in HTTPS: the address is wrong, not the network
+            raise StampError(f"The hub at {hub} does not answer in HTTPS ({reason}).",
+                             hint="Check the address: http:// or https://, and the port.") from None
+        raise HubUnreachable(f"Could not reach the hub at {hub} ({reason})") from None
 
 
 def _refusal(error: urllib.error.HTTPError) -> StampError:
@@ -290,6 +312,7 @@ def _refusal(error: urllib.error.HTTPError) -> StampError:
 
 
 _REFUSAL_HINTS = {
+    "not_found": "Give the hub's address alone, without a path: e.g. https://truyxuat.example.vn",
     "not_a_hub": "Check the address: this verifier is not a hub.",
     "key_not_endorsed": "Import your OCOP office's endorsement first ('ocop-stamps endorsement import FILE').",
     "endorsement_expired": "Ask your OCOP office for a renewed endorsement, then import it.",
@@ -310,5 +333,8 @@ def unpublished_warning(store: Store, batch: StoredBatch) -> str | None:
     hub = store.setting(HUB_SETTING)
     if not hub or batch.origin != "local" or batch.digest in store.published(hub):
         return None
+    reason = _held_back(batch, _endorsed_producers(store.statements(["endorsement"])))
+    if reason:
+        return f"Batch {batch.digest[:16]} cannot reach the hub {hub}: {HELD_BACK[reason]}"
     return (f"Batch {batch.digest[:16]} has not reached the hub {hub} yet: run 'ocop-stamps publish' so shoppers' "
             "phones can verify these stamps there.")

@@ -34,6 +34,8 @@ PAYLOAD_TYPES = {
     for kind in ("enrolment", "endorsement", "revocation", "recall", "bundle")
 }
 KINDS = {payload_type: kind for kind, payload_type in PAYLOAD_TYPES.items()}
+KIND_NAMES = {"enrolment": "an enrolment request", "endorsement": "an endorsement", "revocation": "a revocation",
+              "recall": "a recall", "bundle": "an inspector's bundle"}  # for messages: what a file is
 MAX_STATEMENT_BYTES = 64 * 1024
 ENVELOPE_MEMBERS = {"payload", "payloadType", "signatures"}
 SIGNATURE_MEMBERS = {"keyid", "sig"}
@@ -99,8 +101,9 @@ def read(document: Any, *kinds: str, limit: int = MAX_STATEMENT_BYTES) -> Statem
     envelope = parse_envelope(document, Envelope)
     kind = KINDS.get(envelope.payload_type)
     if kind is None or (kinds and kind not in kinds):
-        wanted = " or ".join(kinds) or "an OCOP statement"
-        raise TrustError(f"This is not {wanted} (payload type {str(envelope.payload_type)[:80]!r}).", code="wrong_kind")
+        wanted = " or ".join(KIND_NAMES[name] for name in kinds) or "an OCOP statement"
+        given = KIND_NAMES[kind] if kind else f"not an OCOP statement (payload type {str(envelope.payload_type)[:80]!r})"
+        raise TrustError(f"This is {given}, where {wanted} is expected.", code="wrong_kind")
     if len(envelope.signatures) != 1:
         raise TrustError("A statement must carry exactly one signature.", code="malformed")
     (signature,) = envelope.signatures.values()
