@@ -302,7 +302,8 @@ def test_the_office_revokes_an_endorsement_or_a_key(desks: Desks) -> None:
 
     ok(invoke(desks.office, "authority", "revoke", "--key", desks.key_id, "--reason", "Mất máy tính", "--out", desks.root / "r2.json"))
     chain = TrustChain.from_statements(trust_root(desks.root / "root.json"), [*desks.statements("office")])
-    assert chain.standing(desks.key_id, TODAY).reason == "key_revoked"
+    assert chain.standing(desks.key_id, TODAY).reason == "endorsement_revoked"  # a province office withdraws the key
+    assert {key_id for _, key_id in chain.withdrawn_keys} == {desks.key_id} and not chain.revoked_keys
     assert_error(invoke(desks.office, "authority", "endorse", desks.root / "request.json", "--producer-ref", "HTX-MP-01",
                         *product_options(), "--out", desks.root / "v2.json"), contains="was revoked by this office")
     assert "revocation of key" in ok(invoke(desks.office, "authority", "list"))

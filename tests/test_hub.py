@@ -330,6 +330,15 @@ def _endorsement_revoked(hub: Hub) -> tuple[list[Any], int]:
     return [endorsed, withdrawal, signed_batch(key, "WITHDRAWN")], 2
 
 
+def province_key_revocation(key: Ed25519PrivateKey) -> Statement:
+    return sign("revocation", Revocation("key", key_id(key.public_key()), "Khóa bị lộ", timestamp(NOW)).body(), Chain().province)
+
+
+def _key_withdrawn_by_its_only_office(hub: Hub) -> tuple[list[Any], int]:
+    key = generate_private_key()
+    return [endorsement(key, "WITHDRAWN-KEY"), province_key_revocation(key), signed_batch(key, "WITHDRAWN-KEY")], 2
+
+
 def _endorsement_expired(hub: Hub) -> tuple[list[Any], int]:
     key = generate_private_key()
     return [endorsement(key, "LAPSED", key_until=TODAY - dt.timedelta(days=1)), signed_batch(key, "LAPSED")], 1
@@ -390,6 +399,7 @@ CASES: dict[str, tuple[Case, str]] = {
     "office out of its scope": (lambda hub: ([endorsement(generate_private_key(), "FIVE", stars=5)], 0), "out_of_scope"),
     "revoked key": (_key_revoked, "key_revoked"),
     "revoked endorsement": (_endorsement_revoked, "endorsement_revoked"),
+    "key withdrawn by its only office": (_key_withdrawn_by_its_only_office, "endorsement_revoked"),
     "expired endorsement": (_endorsement_expired, "endorsement_expired"),
     "record of another producer": (_producer_mismatch, "producer_mismatch"),
     "replayed older endorsement": (_replayed, "replayed"),
@@ -413,6 +423,21 @@ def test_each_refusal_has_its_code_and_status_and_keeps_nothing_of_the_request(h
     if refused:  # the items before the refused one were fine, and were not kept: sent alone now, they are new
         status, alone = hub.publish(items[0])
         assert status == 200 and alone["items"][0]["status"] == "accepted", alone
+
+
+@pytest.mark.parametrize("in_one_request", [True, False], ids=["one request", "two requests"])
+def test_a_province_offices_key_revocation_leaves_another_offices_endorsement_standing(hub: Hub, in_one_request: bool) -> None:
+    """The province office withdraws the key from its own endorsement; the central office's endorsement of the same key
+    still holds, so the hub accepts its batch record (checked in the chain the request grows, and in the one it reads)."""
+    key = generate_private_key()
+    ref = f"SCOPED-{in_one_request}"
+    statements = [endorsement(key, ref), endorsement(key, ref, office=Chain().central, office_id="trung-uong", stars=5),
+                  province_key_revocation(key)]
+    batch = signed_batch(key, ref)
+    requests = [[*statements, batch]] if in_one_request else [statements, [batch]]
+    for items in requests:
+        status, answer = hub.publish(*items)
+        assert status == 200 and answer["accepted"] == len(items), answer
 
 
 @pytest.mark.parametrize("body, code, index", [

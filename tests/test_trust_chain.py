@@ -156,3 +156,33 @@ def test_a_file_of_another_kind_is_named_as_such() -> None:
     with pytest.raises(TrustError) as refused:
         read(statement.canonical, "endorsement")
     assert refused.value.message == "This is a recall, where an endorsement is expected."
+
+
+def test_a_province_offices_key_revocation_counts_for_its_own_endorsements_only() -> None:
+    """The loophole closed: an office that lists a real producer's key in an endorsement of an invented producer of its
+    own province, then revokes that key, withdraws it from its own endorsement only; the key itself and the central
+    office still revoke a key everywhere."""
+    chain = Chain()
+    genuine = chain.endorsement()
+    producer_id = key_id(chain.producer.public_key())
+    rogue = seed_key(30)
+    offices = chain.offices() + [(Office("quang-ninh", "VP NTM Quảng Ninh", "province", "Quảng Ninh", (key_id(rogue.public_key()),),
+                                         dt.date(2026, 1, 1), dt.date(2030, 1, 1)), [rogue.public_key()])]
+    root = sign_root(make_root(national=[chain.national.public_key()], offices=offices, version=1, expires=EXPIRES), [chain.national])
+    invented = sign("endorsement", {**Endorsement.read(genuine).body(), "office": "quang-ninh", "producer_ref": "QN-01",
+                                    "producer": {**PRODUCER, "name": "HTX Bịa", "province": "Quảng Ninh"}, "products": []}, rogue)
+    revoke = lambda signer: sign("revocation", Revocation("key", producer_id, "x", "2026-12-01T00:00:00Z").body(), signer)  # noqa: E731
+    trust = TrustChain.from_statements(root, stored(genuine, invented, revoke(rogue)))
+    standing = trust.standing(producer_id, DAY)
+    assert standing.endorsed and [item.office.id for item in standing.endorsements] == ["dien-bien"]
+    assert key_status(trust, producer_id) == "active"
+    alone = TrustChain.from_statements(root, stored(invented, revoke(rogue)))
+    assert alone.standing(producer_id, DAY).reason == "endorsement_revoked"
+    for signer in (chain.central, chain.producer):
+        everywhere = TrustChain.from_statements(root, stored(genuine, invented, revoke(signer)))
+        assert everywhere.standing(producer_id, DAY).reason == "key_revoked"
+        assert key_status(everywhere, producer_id) == "revoked"
+
+
+def key_status(trust: TrustChain, identifier: str) -> str:
+    return next(key.status for key in trust.keyring() if key.key_id == identifier)

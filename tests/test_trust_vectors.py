@@ -199,6 +199,7 @@ def check_bundle(case: dict[str, Any]) -> dict[str, Any]:
     return {**{name: value for name, value in bundle.info().items() if name != "batch_records"}, "stale": opened.stale,
             "endorsements": [item.hash for item in bundle.chain.endorsed], "revoked_keys": sorted(bundle.chain.revoked_keys),
             "revoked_endorsements": sorted(bundle.chain.revoked_endorsements),
+            "withdrawn_keys": [list(pair) for pair in sorted(bundle.chain.withdrawn_keys)],
             "batch_records": [{"digest": batch.digest, "recall": batch.recall} for batch in sorted(bundle.batches.values(),
                                                                                                   key=lambda batch: batch.digest)]}
 

@@ -105,6 +105,9 @@ def statements() -> dict[str, tuple[Statement, str]]:
         "endorsement-central": (central, "trung-uong"),
         "endorsement-renewal": (sign("endorsement", endorsement_body(producer_ref="DB-XL-0007-2027", products=[RENEWED]),
                                      KEYS["dien-bien"]), "dien-bien"),
+        "endorsement-invented-by-another-province": (sign("endorsement", endorsement_body(
+            office="lao-cai", producer_ref="LC-BIA-0001", products=[],
+            producer=identity(name="HTX Bịa", province="Lào Cai", commune="xã Bản Lầu")), KEYS["lao-cai"]), "lao-cai"),
         "revocation-of-endorsement": (sign("revocation", revoke("endorsement", endorsement.hash, "Cơ sở ngừng sản xuất"),
                                            KEYS["dien-bien"]), "dien-bien"),
         "revocation-of-key": (sign("revocation", revoke("key", kid("producer"), "Khóa bị lộ"), KEYS["dien-bien"]), "dien-bien"),
@@ -366,6 +369,11 @@ def revocation_cases(genuine: dict[str, tuple[Statement, str]]) -> list[dict[str
         case("revocation-of-key-by-another-province", "The Lào Cai office revokes the producer's key, which only the Điện Biên "
              "office endorsed.", "revocation", refused("out_of_scope"), document=doc("revocation-of-key-by-another-province"),
              **setting),
+        case("revocation-of-key-by-another-province-that-lists-it", "The Lào Cai office revokes the producer's key, which its "
+             "own endorsement (of another producer) lists too: allowed (it counts for the Lào Cai office's endorsements only, "
+             "§9.3).", "revocation", {"target": "key", "subject": kid("producer")},
+             document=doc("revocation-of-key-by-another-province"), trust_root="root-v1",
+             endorsements=["endorsement", "endorsement-invented-by-another-province"]),
         case("revocation-of-endorsement-by-central", "The central office revokes the Điện Biên office's endorsement.", "revocation",
              {"target": "endorsement", "subject": genuine["endorsement"][0].hash},
              document=doc("revocation-of-endorsement-by-central"), **setting),
@@ -406,8 +414,28 @@ def chain_cases() -> list[dict[str, Any]]:
                    ["endorsement"], endorsed),
         chain_case("chain-genuine-with-recall-and-enrolment", "Recalls and enrolments are no part of the chain: the same answer.",
                    ["enrolment", "endorsement", "recall"], endorsed),
-        chain_case("chain-key-revoked-by-office", "The office revoked the key (revoked_at 2026-12-05, after the scan day: a "
-                   "revocation holds for every day).", ["endorsement", "revocation-of-key"],
+        chain_case("chain-key-revoked-by-office", "The Điện Biên office revoked the key its only endorsement lists (revoked_at "
+                   "2026-12-05, after the scan day: a revocation holds for every day): the key is withdrawn from that "
+                   "office's endorsements, and no other lists it.", ["endorsement", "revocation-of-key"],
+                   lapsed("endorsement_revoked")),
+        chain_case("chain-key-withdrawn-by-a-province-office-central-still-endorses", "The Điện Biên office revoked the key; "
+                   "the central office's endorsement of it still holds (its 5-star product is not the record's: not attested).",
+                   ["endorsement", "endorsement-central", "revocation-of-key"],
+                   {"standing": "endorsed", "producer": "ok", "attestation": {"result": "ocop_not_endorsed"}}),
+        chain_case("chain-key-revocation-by-another-province-scoped", "The Lào Cai office lists the producer's key in an "
+                   "endorsement of an invented producer of its own province, then revokes the key: that withdraws it from the "
+                   "Lào Cai office's endorsements only; the Điện Biên office's endorsement still holds.",
+                   ["endorsement", "endorsement-invented-by-another-province", "revocation-of-key-by-another-province"], endorsed),
+        chain_case("chain-key-revocation-by-another-province-its-only-endorsement", "The same without the Điện Biên office's "
+                   "endorsement: the key's only endorsement is withdrawn.",
+                   ["endorsement-invented-by-another-province", "revocation-of-key-by-another-province"],
+                   lapsed("endorsement_revoked")),
+        chain_case("chain-key-revoked-by-central-everywhere", "The central office revokes the key that two province offices' "
+                   "endorsements list: revoked everywhere.",
+                   ["endorsement", "endorsement-invented-by-another-province", "revocation-of-key-by-central"],
+                   lapsed("key_revoked")),
+        chain_case("chain-key-revoked-by-itself-everywhere", "The key revokes itself; the Điện Biên and the central offices "
+                   "both endorse it: revoked everywhere.", ["endorsement", "endorsement-central", "revocation-by-the-key"],
                    lapsed("key_revoked")),
         chain_case("chain-key-revoked-by-itself", "The key revoked itself.", ["endorsement", "revocation-by-the-key"],
                    lapsed("key_revoked")),
@@ -462,7 +490,7 @@ def chain_cases() -> list[dict[str, Any]]:
                    "too (it comes before key_not_endorsed).", ["endorsement"], lapsed("trust_root_expired"), day="2027-01-02",
                    key="stranger", trust_root="root-v1-short"),
         chain_case("chain-trust-root-expired-key-revoked", "Past the root's expiry, a revoked key is key_revoked (first).",
-                   ["endorsement", "revocation-of-key"], lapsed("key_revoked"), day="2027-01-02", trust_root="root-v1-short"),
+                   ["endorsement", "revocation-by-the-key"], lapsed("key_revoked"), day="2027-01-02", trust_root="root-v1-short"),
         chain_case("chain-stars-attested-by-a-renewal", "Scanned on 2027-06-02: the first endorsement lists the certificate "
                    "lapsed on 2027-06-01, a later one (another subject) lists it renewed: attested by the later one.",
                    ["endorsement", "endorsement-renewal"], {**endorsed, "attestation": attested(RENEWED, "dien-bien")},
@@ -555,6 +583,7 @@ def bundle_summary(genuine: dict[str, tuple[Statement, str]], names: list[str], 
     return {"hub": "hub-dien-bien", "version": BUNDLE_VERSION, "as_of": BUNDLE_AS_OF, "expires": BUNDLE_EXPIRES, "province": None,
             "trust_root_version": trust_root_version, "stale": stale,
             "endorsements": [genuine[name][0].hash for name in names], "revoked_keys": [], "revoked_endorsements": [],
+            "withdrawn_keys": [],
             "batch_records": [{"digest": batch_record()["digest"], "recall": recall}], **change}
 
 

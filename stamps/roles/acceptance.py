@@ -32,8 +32,8 @@ from stamps.errors import TrustError
 from stamps.present import VIETNAM_TIME
 from stamps.registry import batch_by_prefix
 from stamps.store import Store
-from stamps.trust.chain import (Endorsed, Standing, TrustChain, admit_endorsement, admit_recall, endorsed_key,
-                                revocation_signer_allowed)
+from stamps.trust.chain import (Endorsed, Standing, TrustChain, admit_endorsement, admit_recall, admit_revocation,
+                                endorsed_key)
 from stamps.trust.envelope import Statement, StoredStatement, read
 from stamps.trust.publication import (BATCH_RECORD, MAX_ITEM_BYTES, PUBLISHED_KINDS, RESULT_FORMAT, RecordReader,
                                       Rejected, batch_record_json, checked_record_json, is_batch_record, read_request, unchecked_record)
@@ -218,16 +218,13 @@ class Intake:
         if held and max(held) >= endorsement.version:
             raise TrustError(f"This is version {endorsement.version} of {endorsement.subject}'s endorsement; the hub holds "
                              f"version {max(held)}.", code="replayed")
-        self.chain = TrustChain(self.chain.root, [*self.chain.endorsed, endorsed], self.chain.revoked_keys,
-                                self.chain.revoked_endorsements)
+        self.chain = self.chain.with_endorsement(endorsed)
         return endorsement.subject, endorsement.version
 
     def _revocation(self, statement: Statement) -> tuple[str, int]:
         revocation = Revocation.read(statement)
-        revocation_signer_allowed(self.chain.root, statement, revocation, {item.hash: item for item in self.chain.endorsed})
-        keys, endorsements = set(self.chain.revoked_keys), set(self.chain.revoked_endorsements)
-        (keys if revocation.target == "key" else endorsements).add(revocation.subject)
-        self.chain = TrustChain(self.chain.root, self.chain.endorsed, keys, endorsements)
+        endorsed = {item.hash: item for item in self.chain.endorsed}
+        self.chain = self.chain.with_revocations([admit_revocation(self.chain.root, statement, revocation, endorsed)])
         return revocation.subject, 1
 
     def _recall(self, statement: Statement) -> tuple[str, int]:

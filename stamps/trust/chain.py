@@ -2,8 +2,9 @@
 
 A producer key is *endorsed* on a day when a current (newest version, not
 revoked) endorsement by an office of the trust root, valid that day, lists the
-key with a window holding the day, and neither the key nor that endorsement was
-revoked. A batch record's OCOP stars are *attested* when such an endorsement
+key with a window holding the day, the key was not revoked (by itself or the
+central office) and the endorsing office did not withdraw it (a province
+office's key revocation counts for its own endorsements only). A batch record's OCOP stars are *attested* when such an endorsement
 lists its product's certificate number, valid that day. The hub, the verifier
 and an inspector's bundle all read the chain the same way: through this module.
 """
@@ -74,18 +75,37 @@ def admit_endorsement(root: TrustRoot, statement: Statement) -> Endorsed:
 
 
 def revocation_signer_allowed(root: TrustRoot, statement: Statement, revocation: Revocation,
-                              endorsed: dict[str, Endorsed]) -> None:
+                              endorsed: dict[str, Endorsed]) -> Office | None:
     """Who may revoke what: a producer key only itself; an office what it endorsed (an endorsement it signed, a key one
-    of its endorsements lists); the central office anything. TrustError otherwise (the signature is checked too)."""
+    of its endorsements lists); the central office anything. The signing office (None for a key revoking itself);
+    TrustError otherwise (the signature is checked too)."""
     if revocation.target == "key" and revocation.subject == statement.signer and root.office_of_key(statement.signer) is None:
         key = endorsed_key(endorsed.values(), statement.signer)
         if key is None:
             raise TrustError(f"Key {statement.signer} is not endorsed here, so its revocation cannot be checked.", code="unknown_key")
         statement.verify_by(key.public_key)
-        return
+        return None
     office = root.signing_office(statement)
     if office.scope != "central" and office.id not in _endorsing_offices(revocation, endorsed):
         raise TrustError(f"{office.name} may revoke only what it endorsed.", code="out_of_scope")
+    return office
+
+
+class Revoked(NamedTuple):
+    """What one admitted revocation withdraws: an endorsement, a key everywhere (``office`` None), or a key from the
+    endorsements of one province office (``office`` its id)."""
+
+    target: str  # "endorsement" or "key"
+    subject: str
+    office: str | None = None
+
+
+def admit_revocation(root: TrustRoot, statement: Statement, revocation: Revocation, endorsed: dict[str, Endorsed]) -> Revoked:
+    """What *revocation* withdraws, once its signer may make it: a key revocation is global when the key itself or the
+    central office signed it; a province office's withdraws the key from its own endorsements only."""
+    office = revocation_signer_allowed(root, statement, revocation, endorsed)
+    scoped = revocation.target == "key" and office is not None and office.scope != "central"
+    return Revoked(revocation.target, revocation.subject, office.id if scoped and office else None)
 
 
 def endorsed_key(endorsed: Iterable[Endorsed], identifier: str) -> EndorsedKey | None:
@@ -123,7 +143,7 @@ class TrustChain:
     """Endorsements and revocations over one trust root, answering for keys and batch records."""
 
     def __init__(self, root: TrustRoot, endorsed: Iterable[Endorsed], revoked_keys: Iterable[str] = (),
-                 revoked_endorsements: Iterable[str] = ()) -> None:
+                 revoked_endorsements: Iterable[str] = (), withdrawn_keys: Iterable[tuple[str, str]] = ()) -> None:
         self.root = root
         newest: dict[str, Endorsed] = {}
         for item in endorsed:
@@ -131,12 +151,30 @@ class TrustChain:
             if subject not in newest or newest[subject].endorsement.version < item.endorsement.version:
                 newest[subject] = item
         self.endorsed = tuple(newest.values())
-        self.revoked_keys = frozenset(revoked_keys)
+        self.revoked_keys = frozenset(revoked_keys)  # revoked everywhere: by the key itself or the central office
         self.revoked_endorsements = frozenset(revoked_endorsements)
+        self.withdrawn_keys = frozenset(withdrawn_keys)  # (office id, key id): withdrawn from that office's endorsements
         self._by_key: dict[str, list[Endorsed]] = {}
         for item in self.endorsed:
             for key in item.endorsement.keys:
                 self._by_key.setdefault(key.key_id, []).append(item)
+
+    def with_endorsement(self, endorsed: Endorsed) -> "TrustChain":
+        """This chain with one more admitted endorsement (the newest version of a subject wins)."""
+        return TrustChain(self.root, [*self.endorsed, endorsed], self.revoked_keys, self.revoked_endorsements,
+                          self.withdrawn_keys)
+
+    def with_revocations(self, revoked: Iterable[Revoked]) -> "TrustChain":
+        """This chain with admitted revocations added (``admit_revocation`` says what each withdraws)."""
+        keys, endorsements, withdrawn = set(self.revoked_keys), set(self.revoked_endorsements), set(self.withdrawn_keys)
+        for item in revoked:
+            if item.target == "endorsement":
+                endorsements.add(item.subject)
+            elif item.office is None:
+                keys.add(item.subject)
+            else:
+                withdrawn.add((item.office, item.subject))
+        return TrustChain(self.root, self.endorsed, keys, endorsements, withdrawn)
 
     @classmethod
     def from_statements(cls, root: TrustRoot, stored: Iterable[StoredStatement]) -> "TrustChain":
@@ -155,15 +193,13 @@ class TrustChain:
                     revocations.append((statement, Revocation.read(statement)))
             except TrustError:
                 continue
-        revoked_keys: set[str] = set()
-        revoked_endorsements: set[str] = set()
+        admitted: list[Revoked] = []
         for statement, revocation in revocations:
             try:
-                revocation_signer_allowed(root, statement, revocation, endorsed)
+                admitted.append(admit_revocation(root, statement, revocation, endorsed))
             except TrustError:
                 continue
-            (revoked_keys if revocation.target == "key" else revoked_endorsements).add(revocation.subject)
-        return cls(root, endorsed.values(), revoked_keys, revoked_endorsements)
+        return cls(root, endorsed.values()).with_revocations(admitted)
 
     def keyring(self) -> Keyring:
         """Every key an endorsement names (a key whose endorsement lapsed is still found, to say so)."""
@@ -183,7 +219,8 @@ class TrustChain:
         naming = self._by_key.get(key_id, [])
         if not naming:
             return Standing("key_not_endorsed")
-        live = [item for item in naming if item.hash not in self.revoked_endorsements]
+        live = [item for item in naming if item.hash not in self.revoked_endorsements
+                and (item.office.id, key_id) not in self.withdrawn_keys]
         if not live:
             return Standing("endorsement_revoked")
         current = tuple(item for item in live if item.office.valid_on(day) and self.root.office(item.office.id) is not None

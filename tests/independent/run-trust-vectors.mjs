@@ -162,6 +162,7 @@ const CHECKS = {
       hub: bundle.hub, version: bundle.version, as_of: bundle.as_of, expires: bundle.expires, province: bundle.province,
       trust_root_version: bundle.root.version, stale, endorsements: bundle.chain.kept.map((item) => item.hash),
       revoked_keys: [...bundle.chain.revokedKeys].sort(), revoked_endorsements: [...bundle.chain.revokedEndorsements].sort(),
+      withdrawn_keys: [...bundle.chain.withdrawnKeys].sort().map((pair) => JSON.parse(pair)),
       batch_records: [...bundle.records.values()].sort((a, b) => (a.digest < b.digest ? -1 : 1))
         .map(({ digest, recall }) => ({ digest, recall })),
     };

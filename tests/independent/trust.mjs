@@ -521,15 +521,19 @@ export function buildChain(root, documents) {
   }
   const revokedKeys = new Set();
   const revokedEndorsements = new Set();
+  const withdrawnKeys = new Set(); // §9.2 step 4: JSON [office id, key id] of a province office's key revocation
   for (const document of revocations) {
     try {
       const { target, subject } = checkRevocation(root, document, admitted);
-      (target === "key" ? revokedKeys : revokedEndorsements).add(subject);
+      const signer = root.officeOfKey(readStatement(document, ["revocation"]).keyid);
+      if (target === "endorsement") revokedEndorsements.add(subject);
+      else if (signer !== undefined && signer.scope === "province") withdrawnKeys.add(JSON.stringify([signer.id, subject]));
+      else revokedKeys.add(subject);
     } catch (error) {
       if (!(error instanceof TrustError)) throw error;
     }
   }
-  return { root, kept: [...kept.values()], revokedKeys, revokedEndorsements };
+  return { root, kept: [...kept.values()], revokedKeys, revokedEndorsements, withdrawnKeys };
 }
 
 /** §9.3: {standing, current}. */
@@ -538,7 +542,8 @@ export function standing(chain, keyid, day) {
   if (chain.root.expires.slice(0, 10) < day) return { standing: "trust_root_expired", current: [] };
   const listing = chain.kept.filter((item) => item.endorsement.keys.some((k) => k.keyId === keyid));
   if (listing.length === 0) return { standing: "key_not_endorsed", current: [] };
-  const live = listing.filter((item) => !chain.revokedEndorsements.has(item.hash));
+  const live = listing.filter((item) => !chain.revokedEndorsements.has(item.hash)
+    && !chain.withdrawnKeys.has(JSON.stringify([item.office.id, keyid])));
   if (live.length === 0) return { standing: "endorsement_revoked", current: [] };
   const current = live.filter((item) => {
     const office = chain.root.offices.find((o) => o.id === item.office.id);
