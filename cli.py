@@ -1055,12 +1055,16 @@ def bundle_fetch(hub_url: str, province: str | None, out: Path, trust_root_file:
 @click.option("--province", help="Only this province's producers (default: all).")
 @click.option("--with-records", is_flag=True, help="Include every signed batch record (larger; shows origins offline).")
 @click.option("--valid-days", type=click.IntRange(1, 90), default=7, show_default=True, help="Days until the bundle is stale.")
+@click.option("--key-instance", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              help="The instance folder whose signing key signs (a hub key of the trust root; default: this one), so the "
+                   "key can stay off the machine that serves the hub.")
 @click.pass_context
-def bundle_sign(ctx: click.Context, province: str | None, with_records: bool, valid_days: int) -> None:
-    """Sign a bundle of this hub's data with this instance's key (a hub key of the trust root) for the hub to serve."""
+def bundle_sign(ctx: click.Context, province: str | None, with_records: bool, valid_days: int, key_instance: Path | None) -> None:
+    """Sign a bundle of this hub's data with a hub key of the trust root, for the hub to serve."""
     from stamps.roles.hub import sign_bundle
     instance = open_instance(ctx)
-    signed = sign_bundle(instance.store, instance.signing_key(passphrase()), now=dt.datetime.now(dt.timezone.utc),
+    keys = Instance.open(key_instance, read_only=True) if key_instance else instance
+    signed = sign_bundle(instance.store, keys.signing_key(passphrase()), now=dt.datetime.now(dt.timezone.utc),
                          province=province, with_records=with_records, valid_days=valid_days)
     click.echo(f"Signed bundle version {signed.version} as of {signed.as_of}, valid until {signed.expires} "
                f"({len(signed.chain.endorsed)} endorsements, {len(signed.batches)} batch records); the hub now serves it.")
@@ -1211,6 +1215,9 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None, server_
         root = hold_trust_root(instance.store, _file_bytes(trust_root_file))
         click.echo(f"Hub of trust root version {root.version} ({len(root.offices)} OCOP offices): publications are taken "
                    "at /api/v1/publish.", err=True)
+        if any(instance.keys_dir.glob("*.pem")):
+            click.echo(f"Warning: {instance.keys_dir} holds private keys; a public hub needs none. Keep the bundle key in "
+                       "another instance ('bundle sign --key-instance DIR') on another machine.", err=True)
     location = instance.store.location
     server = "dev" if dev else server_name or default_server()
     workers = workers or default_workers()

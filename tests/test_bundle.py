@@ -303,3 +303,19 @@ def test_a_provinces_bundles_and_the_every_province_bundles_are_separate_sequenc
     with pytest.raises(TrustError) as refused:
         open_bundle(signed_bundle(hub, now=NOW - dt.timedelta(hours=3), province="Điện Biên"), trust_root=None, now=NOW)
     assert refused.value.code == "rollback"
+
+
+def test_bundle_sign_takes_its_key_from_another_instance(demo: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hub key can live in another instance folder (another machine, a USB stick), not in the verifier's."""
+    monkeypatch.setenv("OCOP_STAMPS_PASSPHRASE", DEMO_PASSPHRASE.decode())
+    keys = tmp_path / "hub-key"
+    assert run_cli("--instance", str(keys), "init", "--base-url", "https://truyxuat.example.vn").returncode == 0
+    assert run_cli("--instance", str(keys), "keys", "generate", "--label", "Hub key").returncode == 0
+    key_instance = Instance.open(keys)
+    hub_key = key_instance.signing_key(DEMO_PASSPHRASE)
+    key_instance.close()
+    instance = Instance.open(demo.instance_root)
+    install_root(instance.store, Chain(hub=hub_key).root())
+    instance.close()
+    signed = run_cli("--instance", str(demo.instance_root), "bundle", "sign", "--key-instance", str(keys))
+    assert signed.returncode == 0, signed.stderr
