@@ -71,8 +71,7 @@ def make_bundle(root: TrustRoot, hub_key: Ed25519PrivateKey, statements: list[St
     if hub is None:
         raise TrustError(f"Key {key_id(hub_key.public_key())} is not a hub key of trust root version {root.version}.",
                          code="unknown_hub", hint="Ask the national root operator to list it under the hub, then install that root.")
-    keys = _province_keys(statements, province)
-    chosen = [item for item in statements if _in_scope(item, keys)]
+    chosen, keys = _in_province(statements, province)
     chosen_records = [signed for signed in records if keys is None or signed.record.get("key_id") in keys]
     body: dict[str, Any] = {
         "hub": hub.id, "version": max((item.seq for item in statements), default=0), "as_of": timestamp(now),
@@ -109,26 +108,20 @@ def _header(body: dict[str, Any]) -> dict[str, Any]:
             "province": text_field(body["province"], "province", 100) if "province" in body else None}
 
 
-def _province_keys(statements: list[StoredStatement], province: str | None) -> set[str] | None:
-    """The producer keys endorsed in *province* (None: every province)."""
+def _in_province(statements: list[StoredStatement], province: str | None) -> tuple[list[StoredStatement], set[str] | None]:
+    """The statements of a *province*'s bundle, and the producer keys endorsed there (None: every province, all of them).
+
+    Endorsements that list a key of the province's producers; every revocation and every recall (few, and any may
+    concern them). Each endorsement is read once.
+    """
     if province is None:
-        return None
-    keys: set[str] = set()
-    for item in statements:
-        if item.kind == "endorsement":
-            endorsement = Endorsement.read(read(item.body, "endorsement"))
-            if endorsement.producer.province == province:
-                keys.update(key.key_id for key in endorsement.keys)
-    return keys
-
-
-def _in_scope(item: StoredStatement, keys: set[str] | None) -> bool:
-    """Endorsements that list a key of the province's producers; every revocation and every recall (few, and any may concern them)."""
-    if keys is None or item.kind == "revocation":
-        return True
-    if item.kind == "endorsement":
-        return bool({key.key_id for key in Endorsement.read(read(item.body, "endorsement")).keys} & keys)
-    return True
+        return statements, None
+    listed = {item.hash: Endorsement.read(read(item.body, "endorsement")) for item in statements if item.kind == "endorsement"}
+    keys = {key.key_id for endorsement in listed.values() if endorsement.producer.province == province
+            for key in endorsement.keys}
+    chosen = [item for item in statements
+              if item.kind != "endorsement" or {key.key_id for key in listed[item.hash].keys} & keys]
+    return chosen, keys
 
 
 def _stored(document: Any) -> StoredStatement:
