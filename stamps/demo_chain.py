@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from stamps.batch_record import StoredBatch
+from stamps.demo import DEMO_PASSPHRASE
 from stamps.instance import Instance
 from stamps.roles import national, office
 from stamps.roles.desk import Desk
@@ -25,7 +26,6 @@ from stamps.roles.producer import import_endorsement, write_enrolment
 from stamps.roles.publishing import publish
 from stamps.verify import Verification
 
-PASSPHRASE = b"demo passphrase - not for real keys"  # stamps.demo.DEMO_PASSPHRASE (kept apart: demo imports this module)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,11 +61,11 @@ def build_chain(cooperative: Instance, chain: dict[str, Any], product: dict[str,
     folder.mkdir(mode=0o700)
     card, request, endorsement, trust_root = (folder / name for name in
                                               ("office-card.json", "request.json", "endorsement.json", "root.json"))
-    profile = office.init_office(folder / "office", chain["office"], PASSPHRASE, card)
-    national.init_national_root(folder / "national", PASSPHRASE)
+    profile = office.init_office(folder / "office", chain["office"], DEMO_PASSPHRASE, card)
+    national.init_national_root(folder / "national", DEMO_PASSPHRASE)
     _sign_root(folder / "national", card, trust_root)
     producer_id = next(row["producer_id"] for row in cooperative.store.record_rows("products") if row["name"] == product["name"])
-    write_enrolment(cooperative.store, producer_id, cooperative.signing_key(PASSPHRASE), request)
+    write_enrolment(cooperative.store, producer_id, cooperative.signing_key(DEMO_PASSPHRASE), request)
     _endorse(folder / "office", request, endorsement, chain, product)
     import_endorsement(cooperative, endorsement.read_bytes(), trust_root.read_bytes())
     hub = Instance.create(folder / "hub", base_url)
@@ -83,7 +83,7 @@ def _sign_root(root: Path, card: Path, out: Path) -> None:
     desk = Desk.open(root, national.ROLE)
     try:
         national.add_office(desk, _json(card))
-        national.sign_trust_root(desk, national.national_key(desk, PASSPHRASE), out)
+        national.sign_trust_root(desk, national.national_key(desk, DEMO_PASSPHRASE), out)
     finally:
         desk.close()
 
@@ -96,7 +96,7 @@ def _endorse(root: Path, request: Path, out: Path, chain: dict[str, Any], produc
                 "level": product["ocop_level"], "decision_no": chain["decision_no"], "decision_date": decided.isoformat(),
                 "valid_until": product.get("ocop_expires")}
         draft = office.draft_endorsement(desk, office.read_enrolment(_json(request)), chain["producer_ref"], [item])
-        office.issue_endorsement(desk, draft, office.office_key(desk, PASSPHRASE), out)
+        office.issue_endorsement(desk, draft, office.office_key(desk, DEMO_PASSPHRASE), out)
     finally:
         desk.close()
 
